@@ -1,0 +1,31 @@
+"""Small helpers shared by check functions."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"]
+
+
+def outside(df: pd.DataFrame, namespaces: list[str]) -> pd.DataFrame:
+    """Rows whose namespace is not excluded by the exclude_namespaces parameter."""
+    return df[~df["namespace"].isin(namespaces or [])]
+
+
+def container_id(df: pd.DataFrame) -> pd.Series:
+    return df["namespace"] + "/" + df["workload"] + "/" + df["container_type"] + ":" + df["container"]
+
+
+def result(df: pd.DataFrame, status: pd.Series, reason: pd.Series, resource_type: str, resource_id: pd.Series,
+           severity: pd.Series | str | None = None) -> pd.DataFrame:
+    """Assemble check rows from aligned columns of an input frame."""
+    out = pd.DataFrame({
+        "account_id": df["account_id"] if "account_id" in df else "",
+        "region": df["region"] if "region" in df else "",
+        "cluster": df["cluster"] if "cluster" in df else "",
+        "status": status, "resource_type": resource_type, "resource_id": resource_id, "reason": reason,
+        "evidence": df["evidence"] if "evidence" in df else "",
+    }, index=df.index)
+    if severity is not None:
+        out["severity"] = severity
+    return out

@@ -1,0 +1,204 @@
+"""Command line: collect, run, demo, checks, verify."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError
+
+EXIT_HELP = """exit codes:
+  0  the run completed and no FAIL finding is at or above --fail-on
+  1  the run completed and FAIL findings at or above --fail-on exist
+  2  the run could not complete (bad input, missing credentials, unreadable snapshot, ...)
+"""
+
+
+def _target_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("AWS target")
+    g.add_argument("--profile", help="AWS profile from the shared config")
+    g.add_argument("--role-arn", help="assume this role first (cross-account audits)")
+    g.add_argument("--external-id", help="ExternalId for --role-arn")
+    g.add_argument("--region", action="append", dest="regions", help="region to audit (repeatable)")
+    g.add_argument("--endpoint-url", help="AWS endpoint (moto, LocalStack, private endpoints)")
+    g.add_argument("--cluster", action="append", dest="clusters", help="audit only this cluster (repeatable)")
+    k = p.add_argument_group("Kubernetes source (one of)")
+    k.add_argument("--kubeconfig", help="kubeconfig file; contexts are matched to clusters by name or ARN")
+    k.add_argument("--context", help="kubeconfig context (for a single cluster)")
+    k.add_argument("--eks-auth", action="store_true", help="authenticate with a token made from the AWS session")
+    k.add_argument("--k8s-snapshot", action="append", dest="snapshots", metavar="[CLUSTER=]PATH",
+                   help="kubectl get ... -A -o json output (file or folder; repeatable)")
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", help="pack folder (default: reports/<run-id>)")
+    p.add_argument("--fail-on", default="high", help="lowest FAIL severity that makes the exit code 1 (default high)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="check parameter; VALUE is JSON or a plain string (repeatable)")
+
+
+def _params(items: list[str]) -> dict:
+    from .checks import default_params
+
+    defaults = default_params()
+    out = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise UserError(f"bad --param {item!r}: expected NAME=VALUE")
+        if name not in defaults:
+            raise UserError(f"unknown parameter {name!r}; see `eksaudit checks --params`")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        want = type(defaults[name])
+        if want is list and isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if want is int and isinstance(value, bool) or not isinstance(value, want):
+            raise UserError(f"bad --param {name}: expected {want.__name__}, got {raw!r}")
+        out[name] = value
+    return out
+
+
+def _target(a: argparse.Namespace):
+    from .target import AwsTarget, K8sSource
+
+    source = K8sSource.from_args(a.kubeconfig, a.context, a.eks_auth, a.snapshots)
+    target = AwsTarget(profile=a.profile, role_arn=a.role_arn, external_id=a.external_id,
+                       regions=a.regions or ["us-east-1"], endpoint_url=a.endpoint_url)
+    target.session()  # fail early on missing credentials or profile
+    return target, source
+
+
+def _out(a: argparse.Namespace, run_id: str) -> Path:
+    return Path(a.out) if a.out else Path("reports") / run_id
+
+
+def _finish(pack: Path, findings, fail_on: str) -> int:
+    from .runner import exit_code
+
+    counts = findings["status"].value_counts().to_dict()
+    print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"pack: {pack.resolve() / 'index.html'}")
+    return exit_code(findings, fail_on)
+
+
+def cmd_collect(a: argparse.Namespace) -> int:
+    from .collect.run import collect
+
+    target, source = _target(a)
+    out = Path(a.out)
+    if (out / "evidence").exists():
+        raise UserError(f"evidence already exists in {out}")
+    ev = collect(target, source, out, a.clusters)
+    print(f"evidence: {ev.resolve()}")
+    return 0
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from .collect.run import collect
+    from .runner import new_run_id, run_pack
+
+    params = _params(a.param)
+    run_id = new_run_id()
+    if a.evidence:
+        if not (Path(a.evidence) / "manifest.json").is_file():
+            raise UserError(f"not an evidence folder (no manifest.json): {a.evidence}")
+        pack, findings = run_pack(_out(a, run_id), evidence_dir=Path(a.evidence), params=params, run_id=run_id,
+                                  fail_on=a.fail_on)
+    else:
+        target, source = _target(a)
+        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters),
+                                  params=params, run_id=run_id, fail_on=a.fail_on)
+    return _finish(pack, findings, a.fail_on)
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from .collect.run import collect
+    from .demo.run import demo_environment
+    from .runner import new_run_id, run_pack
+
+    params = _params(a.param)
+    run_id = new_run_id()
+    with demo_environment() as (target, source, _):
+        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters),
+                                  params=params, run_id=run_id, fail_on=a.fail_on)
+    _finish(pack, findings, a.fail_on)
+    return 0  # the demo account is weak on purpose: its failures are not an error
+
+
+def cmd_checks(a: argparse.Namespace) -> int:
+    from .checks import catalog_frame
+
+    df = catalog_frame()
+    if a.format == "json":
+        print(json.dumps(df.to_dict(orient="records"), indent=1))
+    elif a.format == "markdown":
+        cols = ["id", "title", "severity", "requirement", "practice", "references"]
+        print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+        for r in df[cols].itertuples(index=False):
+            print("| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |")
+    else:
+        print(df[["id", "severity", "title"]].to_string(index=False))
+    return 0
+
+
+def cmd_verify(a: argparse.Namespace) -> int:
+    from .pack import verify
+
+    key = Path(a.sign_key).read_bytes().strip() if a.sign_key else None
+    problems = verify(Path(a.pack), key)
+    for p in problems:
+        print(p)
+    if not problems:
+        print(f"intact: {a.pack}")
+    return 1 if problems else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="eksaudit", description="Audit Amazon EKS security into an evidence pack.",
+                                epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"eksaudit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect", help="read everything the checks need into an evidence folder")
+    _target_args(c)
+    c.add_argument("--out", required=True, help="folder to write evidence/ into")
+    c.set_defaults(func=cmd_collect)
+    r = sub.add_parser("run", help="collect (or reuse --evidence), run all checks and notebooks, write a pack",
+                       epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _target_args(r)
+    r.add_argument("--evidence", help="analyse this evidence folder instead of collecting")
+    _run_args(r)
+    r.set_defaults(func=cmd_run)
+    d = sub.add_parser("demo", help="audit the embedded demo account (moto + local Kubernetes endpoint)")
+    d.add_argument("--cluster", action="append", dest="clusters", help=argparse.SUPPRESS)
+    _run_args(d)
+    d.set_defaults(func=cmd_demo)
+    k = sub.add_parser("checks", help="print the check catalog")
+    k.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    k.set_defaults(func=cmd_checks)
+    v = sub.add_parser("verify", help="check a pack against its manifest")
+    v.add_argument("pack")
+    v.add_argument("--sign-key", help="file holding the HMAC key the pack was signed with")
+    v.set_defaults(func=cmd_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"eksaudit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("eksaudit: interrupted", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Read-only collection into an evidence folder."""

@@ -1,0 +1,42 @@
+"""One collection: AWS first (it names the clusters), then each cluster's Kubernetes objects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .. import __version__
+from ..errors import UserError
+from ..target import AwsTarget, K8sSource
+from .aws import collect_aws
+from .kubernetes import collect_kubernetes
+from .store import EvidenceStore, now
+
+
+def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str] | None = None) -> Path:
+    """Collect into out/evidence and return that folder."""
+    started = now()
+    store = EvidenceStore(Path(out) / "evidence")
+    found = collect_aws(target, store, clusters)
+    account = found["account"]
+    if clusters:
+        missing = [c for c in clusters if c not in found["listed"]]
+        listed_ok = any(e["input"] == "aws:eks:ListClusters" and e["status"] == "ok" for e in store.entries)
+        if missing and listed_ok:
+            raise UserError(f"unknown cluster {', '.join(missing)} in {', '.join(target.regions)}")
+    infos: dict[str, dict] = {}
+    for e in store.entries:
+        if e["input"] == "aws:eks:DescribeCluster" and e["status"] == "ok":
+            c = json.loads((store.root / e["path"]).read_text()).get("cluster", {})
+            infos[c["name"]] = {"region": e["region"], "arn": c.get("arn", ""), "endpoint": c.get("endpoint", ""),
+                                "certificateAuthority": c.get("certificateAuthority", {})}
+    collect_kubernetes(source, store, account, infos, target)
+    caller = next((e for e in store.entries if e["input"] == "aws:sts:GetCallerIdentity" and e["status"] == "ok"), None)
+    caller_arn = json.loads((store.root / caller["path"]).read_text()).get("Arn", "") if caller else ""
+    store.write_manifest({
+        "tool": "eksaudit", "version": __version__, "started": started, "finished": now(),
+        "account": account, "caller": caller_arn, "regions": target.regions,
+        "endpoint_url": target.endpoint_url or "", "kubernetes_source": source.mode,
+        "clusters": dict(sorted(found["listed"].items())),
+    })
+    return store.root

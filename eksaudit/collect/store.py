@@ -1,0 +1,97 @@
+"""The evidence folder: raw responses as files, each hashed and described in manifest.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, indent=1, sort_keys=True, default=_default, ensure_ascii=False).encode()
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, (dt.datetime, dt.date)):
+        return o.isoformat()
+    if isinstance(o, bytes):
+        return "[bytes]"
+    return str(o)
+
+
+def _slug(params: dict) -> str:
+    if not params:
+        return ""
+    text = "_".join(f"{v}" for _, v in sorted(params.items()) if not isinstance(v, (list, dict)))
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60]
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return f"--{text}-{digest}" if text else f"--{digest}"
+
+
+class EvidenceStore:
+    """Writes evidence files and keeps their manifest entries; safe to use from many threads."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.entries: list[dict] = []
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        source: str,
+        service: str,
+        operation: str,
+        params: dict | None = None,
+        account: str = "",
+        region: str = "",
+        cluster: str = "",
+        data: Any = None,
+        error: dict | None = None,
+        started: str | None = None,
+    ) -> dict:
+        params = params or {}
+        entry = {
+            "input": f"{source}:{service}:{operation}" if source == "aws" else f"{source}:{operation}",
+            "source": source,
+            "service": service,
+            "operation": operation,
+            "params": params,
+            "account": account,
+            "region": region,
+            "cluster": cluster,
+            "time": started or now(),
+            "status": "error" if error else "ok",
+        }
+        if error:
+            entry["error"] = error
+        else:
+            if source == "aws":
+                rel = Path("aws", region or "global", service, operation + _slug(params) + ".json")
+            else:
+                rel = Path(source, cluster or "_", operation + ".json")
+            body = dumps(data)
+            path = self.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+            entry.update(path=rel.as_posix(), sha256=hashlib.sha256(body).hexdigest(), bytes=len(body))
+        with self._lock:
+            self.entries.append(entry)
+        return entry
+
+    def write_manifest(self, meta: dict) -> Path:
+        entries = sorted(self.entries, key=lambda e: (e["input"], e["region"], e["cluster"], e.get("path", "")))
+        path = self.root / MANIFEST
+        path.write_bytes(dumps({**meta, "entries": entries}))
+        return path

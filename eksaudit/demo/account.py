@@ -1,0 +1,163 @@
+"""Start moto on 127.0.0.1 and seed the demo account: one hardened cluster, one with planted weaknesses.
+
+Seeding is split by domain (seed_* functions) so each domain's planted offenders sit beside their clean twins.
+Nothing here knows about checks: it builds an account the way an operator would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+
+import boto3
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+WEAK = "legacy-weak"
+HARDENED = "prod-hardened"
+# Values planted to prove they never reach a pack (issue: no secrets in packs).
+PLANTED_SECRETS = {
+    "secretsmanager": "sm-DEMO-s3cr3t-value-7f3a9c",
+    "k8s_secret": "k8s-DEMO-secret-password-51be",
+    "env": "env-DEMO-db-password-a41d",
+    "configmap_token": "cm-DEMO-api-token-99c2",
+}
+
+
+class DemoAccount:
+    """A seeded moto server; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.server = None
+        self.endpoint_url = ""
+        self.ids: dict[str, str] = {}
+
+    def __enter__(self) -> DemoAccount:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+        for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_DEFAULT_REGION": REGION}.items():
+            os.environ.setdefault(k, v)
+        os.environ.pop("AWS_PROFILE", None)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        seed(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def client(self, service: str):
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def seed(acct: DemoAccount) -> None:
+    seed_network(acct)
+    seed_iam(acct)
+    seed_clusters(acct)
+    seed_logging(acct)
+    seed_images(acct)
+    seed_secrets(acct)
+
+
+def seed_network(acct: DemoAccount) -> None:
+    ec2 = acct.client("ec2")
+    for name, cidr in ((WEAK, "10.10.0.0/16"), (HARDENED, "10.20.0.0/16")):
+        vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+        ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": f"{name}-vpc"}])
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=cidr.replace(".0.0/16", f".{i}.0/24"),
+                                     AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+                   for i, z in ((1, "a"), (2, "b"))]
+        sg = ec2.create_security_group(GroupName=f"{name}-cluster-sg", Description="cluster", VpcId=vpc)["GroupId"]
+        acct.ids[f"{name}:vpc"] = vpc
+        acct.ids[f"{name}:subnets"] = json.dumps(subnets)
+        acct.ids[f"{name}:sg"] = sg
+
+
+def seed_iam(acct: DemoAccount) -> None:
+    iam = acct.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"},
+                                                     "Action": "sts:AssumeRole"}]}
+    for name in (f"{WEAK}-cluster-role", f"{HARDENED}-cluster-role"):
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="eks-cluster", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+                "ec2:DescribeInstances", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"]}]}))
+        acct.ids[f"{name}:arn"] = arn
+
+
+def seed_clusters(acct: DemoAccount) -> None:
+    eks, kms = acct.client("eks"), acct.client("kms")
+    key = kms.create_key(Description="EKS secrets envelope key")["KeyMetadata"]["Arn"]
+    acct.ids["eks-secrets-key"] = key
+    all_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    eks.create_cluster(
+        name=WEAK, version="1.29", roleArn=acct.ids[f"{WEAK}-cluster-role:arn"],
+        resourcesVpcConfig={"subnetIds": json.loads(acct.ids[f"{WEAK}:subnets"]),
+                            "securityGroupIds": [acct.ids[f"{WEAK}:sg"]],
+                            "endpointPublicAccess": True, "endpointPrivateAccess": False,
+                            "publicAccessCidrs": ["0.0.0.0/0"]},
+        logging={"clusterLogging": [{"types": ["api"], "enabled": True},
+                                    {"types": [t for t in all_types if t != "api"], "enabled": False}]},
+        tags={"team": "legacy", "env": "dev"})
+    eks.create_cluster(
+        name=HARDENED, version="1.31", roleArn=acct.ids[f"{HARDENED}-cluster-role:arn"],
+        resourcesVpcConfig={"subnetIds": json.loads(acct.ids[f"{HARDENED}:subnets"]),
+                            "securityGroupIds": [acct.ids[f"{HARDENED}:sg"]],
+                            "endpointPublicAccess": False, "endpointPrivateAccess": True},
+        logging={"clusterLogging": [{"types": all_types, "enabled": True}]},
+        encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key}}],
+        tags={"team": "payments", "env": "prod"})
+
+
+def seed_logging(acct: DemoAccount) -> None:
+    logs, kms, s3, ct = acct.client("logs"), acct.client("kms"), acct.client("s3"), acct.client("cloudtrail")
+    logs.create_log_group(logGroupName=f"/aws/eks/{WEAK}/cluster")
+    key = kms.create_key(Description="log encryption")["KeyMetadata"]["Arn"]
+    logs.create_log_group(logGroupName=f"/aws/eks/{HARDENED}/cluster", kmsKeyId=key)
+    logs.put_retention_policy(logGroupName=f"/aws/eks/{HARDENED}/cluster", retentionInDays=400)
+    for bucket in ("legacy-trail-logs", "audit-org-trail-logs", "stopped-trail-logs"):
+        s3.create_bucket(Bucket=bucket)
+    ct.create_trail(Name="legacy-trail", S3BucketName="legacy-trail-logs", IsMultiRegionTrail=False,
+                    EnableLogFileValidation=False)
+    ct.start_logging(Name="legacy-trail")
+    ct.create_trail(Name="stopped-trail", S3BucketName="stopped-trail-logs", IsMultiRegionTrail=True,
+                    EnableLogFileValidation=True)
+    ct.create_trail(Name="org-audit-trail", S3BucketName="audit-org-trail-logs", IsMultiRegionTrail=True,
+                    EnableLogFileValidation=True, KmsKeyId=key)
+    ct.put_event_selectors(TrailName="org-audit-trail", EventSelectors=[
+        {"ReadWriteType": "All", "IncludeManagementEvents": True}])
+    ct.start_logging(Name="org-audit-trail")
+
+
+def seed_images(acct: DemoAccount) -> None:
+    ecr, kms = acct.client("ecr"), acct.client("kms")
+    key = kms.create_key(Description="ECR images")["KeyMetadata"]["Arn"]
+    ecr.create_repository(repositoryName="legacy/web", imageTagMutability="MUTABLE",
+                          imageScanningConfiguration={"scanOnPush": False},
+                          encryptionConfiguration={"encryptionType": "AES256"})
+    ecr.create_repository(repositoryName="payments/api", imageTagMutability="IMMUTABLE",
+                          imageScanningConfiguration={"scanOnPush": True},
+                          encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key},
+                          tags=[{"Key": "sensitivity", "Value": "high"}])
+
+
+def seed_secrets(acct: DemoAccount) -> None:
+    sm = acct.client("secretsmanager")
+    sm.create_secret(Name="payments/db-password", SecretString=PLANTED_SECRETS["secretsmanager"])
+
+
+@contextlib.contextmanager
+def running() -> Iterator[DemoAccount]:
+    with DemoAccount() as acct:
+        yield acct

@@ -1,0 +1,58 @@
+"""Read an evidence folder: its manifest, its responses, and what could not be collected."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .collect.store import MANIFEST
+from .errors import UserError
+
+
+class Evidence:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        path = self.root / MANIFEST
+        if not path.is_file():
+            raise UserError(f"no evidence manifest at {path}")
+        try:
+            self.manifest = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"unreadable evidence manifest {path}: {exc}") from exc
+        self.entries: list[dict] = self.manifest.get("entries", [])
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def account(self) -> str:
+        return self.manifest.get("account", "")
+
+    @property
+    def clusters(self) -> dict[str, str]:
+        """Cluster name -> region, as listed by EKS."""
+        return self.manifest.get("clusters", {})
+
+    @cached_property
+    def by_input(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for e in self.entries:
+            out.setdefault(e["input"], []).append(e)
+        return out
+
+    def load(self, entry: dict) -> Any:
+        path = entry["path"]
+        if path not in self._cache:
+            self._cache[path] = json.loads((self.root / path).read_text())
+        return self._cache[path]
+
+    def responses(self, input_key: str) -> list[tuple[dict, Any]]:
+        """(entry, data) for each successful read of an input, e.g. "aws:eks:DescribeCluster" or "k8s:pods"."""
+        return [(e, self.load(e)) for e in self.by_input.get(input_key, []) if e["status"] == "ok"]
+
+    def errors(self, input_key: str) -> list[dict]:
+        return [e for e in self.by_input.get(input_key, []) if e["status"] == "error"]
+
+    def k8s_items(self, plural: str) -> list[tuple[str, dict]]:
+        """(cluster, object) for every collected object of a kind."""
+        return [(e["cluster"], item) for e, data in self.responses(f"k8s:{plural}") for item in data.get("items", [])]

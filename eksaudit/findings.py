@@ -1,0 +1,36 @@
+"""The one findings schema every check, notebook, export and test relies on."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COLUMNS = ["run_id", "account_id", "region", "cluster", "domain", "check_id", "title", "severity", "status",
+           "resource_type", "resource_id", "reason", "remediation", "evidence"]
+STATUSES = ["FAIL", "ERROR", "MANUAL", "WAIVED", "NOT_APPLICABLE", "PASS"]
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info=0 .. critical=4
+DOMAINS = ["iam", "network", "logging", "images"]
+
+
+def empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
+
+
+def normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns in schema order, strings everywhere, stable row order."""
+    df = df.reindex(columns=COLUMNS).fillna("").astype(str)
+    bad = set(df["status"]) - set(STATUSES)
+    if bad:
+        raise ValueError(f"unknown finding status {sorted(bad)}")
+    bad = set(df["severity"]) - set(SEVERITIES)
+    if bad:
+        raise ValueError(f"unknown severity {sorted(bad)}")
+    order = df["status"].map({s: i for i, s in enumerate(STATUSES)})
+    sev = df["severity"].map(SEVERITY_RANK)
+    df = df.assign(_o=order, _s=-sev).sort_values(
+        ["check_id", "_o", "_s", "account_id", "region", "cluster", "resource_id", "reason"], kind="stable")
+    return df.drop(columns=["_o", "_s"]).reset_index(drop=True)
+
+
+def at_or_above(df: pd.DataFrame, severity: str) -> pd.DataFrame:
+    return df[df["severity"].map(SEVERITY_RANK) >= SEVERITY_RANK[severity]]

@@ -1,0 +1,3 @@
+"""Frames for the network domain."""
+
+from . import Frames, frame  # noqa: F401

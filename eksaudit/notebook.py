@@ -1,0 +1,97 @@
+"""What the notebooks call: load a run's findings and evidence, and display them. Logic stays here, tested."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import render
+from .checks import Check, load, run_checks
+from .evidence import Evidence
+from .findings import SEVERITY_RANK, STATUSES
+
+
+@dataclasses.dataclass
+class Context:
+    domain: str
+    findings: pd.DataFrame
+    evidence: Evidence | None
+    checks: dict[str, Check]
+    run: dict
+
+
+def _display(html: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(html))
+
+
+def load_findings(run_dir: str | Path) -> pd.DataFrame:
+    path = Path(run_dir) / "findings.json"
+    return pd.DataFrame(json.loads(path.read_text()), dtype=str)
+
+
+def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters: list[str] | None = None,
+                severity_floor: str = "info", params: dict | None = None) -> Context:
+    """Findings of one domain: from a run folder when given, otherwise computed from an evidence folder."""
+    run: dict = {}
+    if run_dir:
+        findings = load_findings(run_dir)
+        run_path = Path(run_dir) / "run.json"
+        run = json.loads(run_path.read_text()) if run_path.exists() else {}
+        evidence = Evidence(Path(run_dir) / "evidence") if (Path(run_dir) / "evidence").exists() else None
+    elif evidence_dir:
+        evidence = Evidence(evidence_dir)
+        findings = run_checks(evidence, params or {}, domains=None if domain == "all" else [domain])
+    else:
+        raise ValueError("set run_dir or evidence_dir in the parameters cell")
+    if domain != "all":
+        findings = findings[findings["domain"] == domain]
+    if clusters:
+        findings = findings[findings["cluster"].isin(list(clusters) + [""])]
+    findings = findings[findings["severity"].map(SEVERITY_RANK) >= SEVERITY_RANK[severity_floor]]
+    checks = {k: c for k, c in load().items() if domain == "all" or c.domain == domain}
+    return Context(domain, findings.reset_index(drop=True), evidence, checks, run)
+
+
+def show_overview(ctx: Context) -> None:
+    """Counts per check and status, and a chart of them."""
+    c = render.counts(ctx.findings, "check_id")
+    titles = {k: v.title for k, v in ctx.checks.items()}
+    c.insert(1, "title", c["check_id"].map(titles))
+    _display(render.bar_chart(ctx.findings, "check_id") + render.table(c))
+
+
+def show_check(ctx: Context, check_id: str) -> None:
+    """One check: what it audits and why, its result, every offender first, and how to fix."""
+    chk = ctx.checks[check_id]
+    f = ctx.findings[ctx.findings["check_id"] == check_id]
+    order = {s: i for i, s in enumerate(STATUSES)}
+    f = f.assign(_o=f["status"].map(order)).sort_values("_o", kind="stable").drop(columns="_o")
+    tally = ", ".join(f"{render.status_badge(s)} {n}" for s, n in f["status"].value_counts().reindex(STATUSES)
+                      .dropna().astype(int).items() if n)
+    refs = "; ".join(f"{k}: {v}" for k, v in chk.references.items())
+    head = (f'<div class="ek-card"><h3 id="{render.esc(check_id)}">{render.esc(check_id)} — {render.esc(chk.title)} '
+            f'{render.severity_badge(chk.severity)}</h3>'
+            f"<p><b>Practice.</b> {render.esc(chk.practice)}</p><p><b>Why.</b> {render.esc(chk.rationale)}</p>"
+            f"<p><b>Result.</b> {tally or 'no findings'}</p>")
+    cols = ["status", "severity", "cluster", "region", "resource_type", "resource_id", "reason", "evidence"]
+    tail = (f"<p><b>Remediation.</b> {render.esc(chk.remediation)}</p>"
+            f'<p class="ek-muted">References: {render.esc(refs)}</p></div>')
+    _display(head + render.table(f, cols) + tail)
+
+
+def show_checks(ctx: Context) -> None:
+    for check_id in ctx.checks:
+        show_check(ctx, check_id)
+
+
+def evidence_of(ctx: Context, ref: str) -> dict:
+    """The raw evidence behind a finding's evidence column (drill-down in JupyterLab)."""
+    if ctx.evidence is None:
+        raise ValueError("no evidence folder in this context")
+    path = ref.split("#", 1)[0].removeprefix("evidence/")
+    return json.loads((ctx.evidence.root / path).read_text())

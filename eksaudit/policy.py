@@ -1,0 +1,520 @@
+"""IAM identity-policy evaluation over a GetAccountAuthorizationDetails (GAAD) snapshot.
+
+An auditor needs to answer "who can do X?" offline, for thousands of principals, from one collected
+response. This module evaluates identity policies only: inline policies, attached managed policies
+(default version) and, for users, the policies of their groups. Permission boundaries, SCPs, resource
+policies and session policies are NOT applied, so results are an upper bound of what is allowed - the
+conservative direction for an audit.
+
+Where the evaluation cannot prove something it leans towards reporting access: Allow statements with a
+Condition still count (flagged via ``has_condition``), and a Deny cancels access only when it has no
+Condition. Policy variables such as ``${aws:username}`` are matched literally.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = [
+    "READ_VERBS",
+    "AuthorizationDetails",
+    "Grant",
+    "action_matches",
+    "expand",
+    "is_write_action",
+    "parse_document",
+    "resource_matches",
+    "service_actions",
+    "statements",
+    "trust_principals",
+]
+
+# Operation-name prefixes that only read. Everything else is treated as a write (or unknown, which an
+# auditor should treat as a write). Query, Scan and Select read data, so they belong here.
+READ_VERBS: tuple[str, ...] = ("Describe", "List", "Get", "BatchGet", "Head", "Search", "Lookup", "Select",
+                               "Scan", "Query")
+_READ_VERBS_LOWER = tuple(v.lower() for v in READ_VERBS)
+
+# IAM action prefix -> botocore service model name(s), only where they differ. Both ELB API versions share
+# the "elasticloadbalancing" IAM prefix, so its action list is the union of the two models.
+_BOTOCORE_NAMES: dict[str, tuple[str, ...]] = {
+    "elasticloadbalancing": ("elbv2", "elb"),
+    "monitoring": ("cloudwatch",),
+    "states": ("stepfunctions",),
+    "elasticfilesystem": ("efs",),
+    "elasticmapreduce": ("emr",),
+    "email": ("ses", "sesv2"),
+    "tag": ("resourcegroupstaggingapi",),
+}
+
+_SERVICE_LINKED_PATH = "/aws-service-role/"
+_DOC_CACHE_LIMIT = 8192  # per-document memo entries before the memo is reset
+
+
+# --------------------------------------------------------------------------------------------------------
+# Pattern matching
+
+
+@lru_cache(maxsize=65536)
+def _compile(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str] | None:
+    """One anchored regex for a list of IAM wildcard patterns, so a statement is tested with one match."""
+    if not patterns:
+        return None
+    parts = []
+    for pattern in patterns:
+        parts.append("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern))
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile("(?:" + "|".join(parts) + ")", flags)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM action wildcard match: case-insensitive, ``*`` is any run of characters, ``?`` is one."""
+    rx = _compile((pattern,), True)
+    return rx is not None and rx.fullmatch(action) is not None
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """IAM resource (ARN) wildcard match: case-sensitive, ``*`` is any run of characters, ``?`` is one."""
+    rx = _compile((pattern,), False)
+    return rx is not None and rx.fullmatch(resource) is not None
+
+
+# --------------------------------------------------------------------------------------------------------
+# Documents and statements
+
+
+def parse_document(doc: dict | str) -> dict:
+    """A policy document as a dict, whether boto3 decoded it already or it is the raw URL-encoded JSON."""
+    if isinstance(doc, dict):
+        return doc
+    if isinstance(doc, bytes):
+        doc = doc.decode("utf-8", errors="replace")
+    if not isinstance(doc, str):
+        raise ValueError(f"policy document must be a dict or a JSON string, not {type(doc).__name__}")
+    text = doc.strip()
+    if not text.startswith("{"):
+        # Decoding only when needed keeps literal '%' characters inside plain JSON intact.
+        text = unquote(text).strip()
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"policy document is not valid JSON ({exc.msg} at char {exc.pos}): {text[:80]!r}") from exc
+    if not isinstance(parsed, dict):
+        raise ValueError(f"policy document must be a JSON object, not {type(parsed).__name__}")
+    return parsed
+
+
+def statements(doc: dict) -> list[dict]:
+    """The document's statements as a list, since IAM allows a single statement object instead of a list."""
+    doc = parse_document(doc)
+    raw = doc.get("Statement", [])
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise ValueError(f"policy Statement must be an object or a list, not {type(raw).__name__}")
+    for i, stmt in enumerate(raw):
+        if not isinstance(stmt, dict):
+            raise ValueError(f"policy statement {i} must be an object, not {type(stmt).__name__}")
+    return list(raw)
+
+
+def _str_list(value: Any, what: str) -> tuple[str, ...]:
+    """A str-or-list policy element as a tuple, since IAM accepts both spellings."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(f"policy {what} must be a string or a list of strings, not {value!r}")
+
+
+def _account_of(value: str) -> str:
+    """Account id named by a trust-policy AWS principal, "*" for everyone, "" when none is named."""
+    if value == "*":
+        return "*"
+    if value.isdigit() and len(value) == 12:
+        return value
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        if len(parts) == 6:
+            return parts[4]
+    return ""
+
+
+def trust_principals(trust_doc: dict) -> list[dict]:
+    """Who a role's trust policy lets in: one entry per principal of each Allow statement.
+
+    Deny statements are skipped (they narrow, never widen, who can assume). An Allow with NotPrincipal
+    is reported as ``*``: it lets in everyone except the listed principals.
+    """
+    out: list[dict] = []
+    for stmt in statements(trust_doc):
+        if stmt.get("Effect") != "Allow":
+            continue
+        found: list[tuple[str, str, str]] = []  # (type, value, account)
+        principal = stmt.get("Principal")
+        if "NotPrincipal" in stmt and principal is None:
+            found.append(("*", "*", "*"))
+        elif isinstance(principal, str):
+            if principal != "*":
+                raise ValueError(f"trust policy Principal string must be '*', not {principal!r}")
+            found.append(("*", "*", "*"))
+        elif isinstance(principal, dict):
+            for kind, values in principal.items():
+                for value in _str_list(values, f"Principal.{kind}"):
+                    found.append((kind, value, _account_of(value)))
+        elif principal is not None:
+            raise ValueError(f"trust policy Principal must be '*' or an object, not {principal!r}")
+        conditions = stmt.get("Condition") or {}
+        actions = list(_str_list(stmt.get("Action"), "Action"))
+        out.extend({"type": kind, "value": value, "account": account, "conditions": conditions,
+                    "actions": actions} for kind, value, account in found)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# Service action lists
+
+
+@lru_cache(maxsize=1)
+def _botocore_session() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@lru_cache(maxsize=256)
+def _service_actions(service_prefix: str) -> tuple[str, ...]:
+    from botocore.exceptions import UnknownServiceError
+
+    prefix = service_prefix.lower()
+    session = _botocore_session()
+    names: set[str] = set()
+    for model_name in _BOTOCORE_NAMES.get(prefix, (prefix,)):
+        try:
+            names.update(session.get_service_model(model_name).operation_names)
+        except UnknownServiceError as exc:
+            raise ValueError(f"no botocore service model for IAM prefix {service_prefix!r} "
+                             f"(looked for {model_name!r})") from exc
+    return tuple(f"{prefix}:{name}" for name in sorted(names))
+
+
+def service_actions(service_prefix: str) -> list[str]:
+    """Concrete actions of a service, from botocore's model, so checks enumerate real actions offline.
+
+    Operation names equal IAM action names for most services (eks, ecr, iam, kms...); a few IAM-only
+    actions (such as s3:ListBucket for ListObjectsV2) have no operation of the same name.
+    """
+    return list(_service_actions(service_prefix))
+
+
+def is_write_action(action: str) -> bool:
+    """True unless the operation name starts with a read verb (see READ_VERBS); unknown means write."""
+    operation = action.split(":", 1)[-1].lower()
+    return not operation.startswith(_READ_VERBS_LOWER)
+
+
+def expand(patterns: list[str], service_prefix: str) -> list[str]:
+    """The concrete actions of one service that any of the patterns matches."""
+    rx = _compile(tuple(patterns), True)
+    if rx is None:
+        return []
+    return [a for a in _service_actions(service_prefix) if rx.fullmatch(a)]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Compiled policies
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One statement of one policy that allows (or denies) something to a principal."""
+
+    principal_arn: str
+    principal_type: str
+    principal_name: str
+    policy_name: str
+    policy_arn: str
+    source: str
+    sid: str
+    effect: str
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    not_resources: tuple[str, ...]
+    has_condition: bool
+    statement: dict = field(compare=False, repr=False)
+
+
+class _Statement:
+    """A statement with its patterns compiled once, shared by every principal the policy is attached to."""
+
+    __slots__ = ("raw", "sid", "effect", "actions", "not_actions", "resources", "not_resources",
+                 "has_condition", "_action_rx", "_resource_rx", "_not_action", "_not_resource")
+
+    def __init__(self, raw: dict):
+        effect = raw.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise ValueError(f"statement Effect must be 'Allow' or 'Deny', not {effect!r}")
+        if "Action" in raw and "NotAction" in raw:
+            raise ValueError("statement has both Action and NotAction")
+        if "Resource" in raw and "NotResource" in raw:
+            raise ValueError("statement has both Resource and NotResource")
+        self.raw = raw
+        self.sid = str(raw.get("Sid", ""))
+        self.effect = effect
+        self.actions = _str_list(raw.get("Action"), "Action")
+        self.not_actions = _str_list(raw.get("NotAction"), "NotAction")
+        self.resources = _str_list(raw.get("Resource"), "Resource")
+        self.not_resources = _str_list(raw.get("NotResource"), "NotResource")
+        self.has_condition = bool(raw.get("Condition"))
+        self._not_action = "NotAction" in raw
+        self._not_resource = "NotResource" in raw
+        self._action_rx = _compile(self.not_actions if self._not_action else self.actions, True)
+        self._resource_rx = _compile(self.not_resources if self._not_resource else self.resources, False)
+
+    def matches_action(self, action: str) -> bool:
+        if self._not_action:
+            return self._action_rx is None or self._action_rx.fullmatch(action) is None
+        return self._action_rx is not None and self._action_rx.fullmatch(action) is not None
+
+    def matches_resource(self, resource: str) -> bool:
+        if self._not_resource:
+            if self.effect == "Deny" and resource == "*":
+                # Asking about every resource: a Deny that exempts some resources does not cover all of them.
+                return False
+            return self._resource_rx is None or self._resource_rx.fullmatch(resource) is None
+        return self._resource_rx is not None and self._resource_rx.fullmatch(resource) is not None
+
+
+class _Document:
+    """A compiled policy document with a memo of (action, resource) -> outcome.
+
+    Managed policies and group policies are compiled once and shared, so the memo pays off across all the
+    principals they are attached to.
+    """
+
+    __slots__ = ("statements", "_memo")
+
+    def __init__(self, doc: dict | str):
+        self.statements = tuple(_Statement(s) for s in statements(parse_document(doc)))
+        self._memo: dict[tuple[str, str], tuple[tuple[int, ...], bool]] = {}
+
+    def _evaluate(self, key: tuple[str, str], action: str, resource: str) -> tuple[tuple[int, ...], bool]:
+        """(indexes of Allow statements that apply, whether an unconditioned Deny applies), memoised."""
+        allows: list[int] = []
+        denied = False
+        for i, stmt in enumerate(self.statements):
+            if not (stmt.matches_action(action) and stmt.matches_resource(resource)):
+                continue
+            if stmt.effect == "Allow":
+                allows.append(i)
+            elif not stmt.has_condition:
+                denied = True
+        result = (tuple(allows), denied)
+        if len(self._memo) >= _DOC_CACHE_LIMIT:
+            self._memo.clear()
+        self._memo[key] = result
+        return result
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One policy as it applies to one principal: the document plus the labels a Grant reports."""
+
+    doc: _Document
+    policy_name: str
+    policy_arn: str
+    source: str
+
+
+def _default_version_document(policy: dict) -> Any:
+    """The document of a managed policy's default version: older versions grant nothing."""
+    versions = policy.get("PolicyVersionList") or []
+    for version in versions:
+        if version.get("IsDefaultVersion") is True:
+            return version.get("Document")
+    default_id = policy.get("DefaultVersionId")
+    for version in versions:
+        if default_id and version.get("VersionId") == default_id:
+            return version.get("Document")
+    return None
+
+
+class AuthorizationDetails:
+    """Queryable view of a merged GetAccountAuthorizationDetails response.
+
+    Only identity policies are evaluated: permission boundaries (and SCPs, resource and session
+    policies) are ignored, so ``allowed`` can over-report but never misses an identity-policy grant.
+    Attached managed policies missing from ``Policies`` (e.g. a GAAD filter excluded them) and groups
+    missing from ``GroupDetailList`` cannot be evaluated and contribute nothing.
+    """
+
+    def __init__(self, gaad: dict):
+        self._managed_docs: dict[str, _Document | None] = {}
+        self._docs_by_text: dict[str, _Document] = {}
+        self._policies = {p["Arn"]: p for p in gaad.get("Policies", []) or [] if p.get("Arn")}
+        self._groups_by_name = {g["GroupName"]: g for g in gaad.get("GroupDetailList", []) or []
+                                if g.get("GroupName")}
+        self._group_sources: dict[str, list[_Source]] = {}
+        self._principals: dict[str, dict] = {}
+        self._plans: dict[str, tuple[tuple[_Document, tuple[Grant, ...]], ...]] = {}
+        for kind, key, name_key in (("user", "UserDetailList", "UserName"), ("role", "RoleDetailList", "RoleName"),
+                                    ("group", "GroupDetailList", "GroupName")):
+            for detail in gaad.get(key, []) or []:
+                arn = detail.get("Arn")
+                if not arn or arn in self._principals:
+                    continue
+                path = detail.get("Path", "/") or "/"
+                trust = None
+                if kind == "role" and detail.get("AssumeRolePolicyDocument") is not None:
+                    try:
+                        trust = parse_document(detail["AssumeRolePolicyDocument"])
+                    except ValueError as exc:
+                        raise ValueError(f"trust policy of {arn}: {exc}") from exc
+                self._principals[arn] = {
+                    "arn": arn, "type": kind, "name": detail.get(name_key, ""), "path": path,
+                    "service_linked": kind == "role" and path.startswith(_SERVICE_LINKED_PATH),
+                    "trust": trust, "raw": detail,
+                }
+
+    # ---- building -----------------------------------------------------------------------------------
+
+    def _managed(self, arn: str) -> _Document | None:
+        if arn not in self._managed_docs:
+            policy = self._policies.get(arn)
+            doc = _default_version_document(policy) if policy else None
+            self._managed_docs[arn] = self._document(doc, f"managed policy {arn}") if doc is not None else None
+        return self._managed_docs[arn]
+
+    def _document(self, doc: Any, where: str) -> _Document:
+        """A compiled document, shared by every policy with the same content (templated inline policies
+        are common), so its (action, resource) memo serves all of them."""
+        try:
+            parsed = parse_document(doc)
+            text = json.dumps(parsed, sort_keys=True, default=str)
+            compiled = self._docs_by_text.get(text)
+            if compiled is None:
+                compiled = self._docs_by_text[text] = _Document(parsed)
+            return compiled
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+
+    def _own_sources(self, detail: dict, inline_key: str, label: str, prefix: str) -> list[_Source]:
+        out = []
+        for inline in detail.get(inline_key, []) or []:
+            name = inline.get("PolicyName", "")
+            doc = self._document(inline.get("PolicyDocument", {}), f"inline policy {name} of {label}")
+            out.append(_Source(doc, name, "", prefix + "inline"))
+        for attached in detail.get("AttachedManagedPolicies", []) or []:
+            arn = attached.get("PolicyArn", "")
+            doc = self._managed(arn)
+            if doc is not None:
+                name = attached.get("PolicyName") or self._policies[arn].get("PolicyName", "")
+                out.append(_Source(doc, name, arn, prefix + "managed"))
+        return out
+
+    def _sources_of(self, arn: str) -> list[_Source]:
+        principal = self._principal(arn)
+        detail, kind = principal["raw"], principal["type"]
+        inline_key = {"user": "UserPolicyList", "role": "RolePolicyList", "group": "GroupPolicyList"}[kind]
+        sources = self._own_sources(detail, inline_key, arn, "")
+        if kind == "user":
+            for group_name in detail.get("GroupList", []) or []:
+                sources.extend(self._group_sources_of(group_name))
+        return sources
+
+    def _group_sources_of(self, group_name: str) -> list[_Source]:
+        if group_name not in self._group_sources:
+            group = self._groups_by_name.get(group_name)
+            self._group_sources[group_name] = [] if group is None else self._own_sources(
+                group, "GroupPolicyList", f"group {group_name}", f"group:{group_name}/")
+        return self._group_sources[group_name]
+
+    def _principal(self, arn: str) -> dict:
+        try:
+            return self._principals[arn]
+        except KeyError:
+            raise KeyError(f"unknown principal {arn!r}") from None
+
+    def _plan(self, arn: str) -> tuple[tuple[_Document, tuple[Grant, ...]], ...]:
+        """Each policy document of the principal paired with its Grants, built once per principal."""
+        cached = self._plans.get(arn)
+        if cached is not None:
+            return cached
+        p = self._principal(arn)
+        out = []
+        for src in self._sources_of(arn):
+            grants = tuple(Grant(principal_arn=arn, principal_type=p["type"], principal_name=p["name"],
+                                 policy_name=src.policy_name, policy_arn=src.policy_arn, source=src.source,
+                                 sid=s.sid, effect=s.effect, actions=s.actions, not_actions=s.not_actions,
+                                 resources=s.resources, not_resources=s.not_resources,
+                                 has_condition=s.has_condition, statement=s.raw)
+                           for s in src.doc.statements)
+            out.append((src.doc, grants))
+        plan = self._plans[arn] = tuple(out)
+        return plan
+
+    # ---- queries ------------------------------------------------------------------------------------
+
+    def principals(self) -> list[dict]:
+        """Users, roles and groups with the fields checks need; "raw" is the original GAAD detail."""
+        return list(self._principals.values())
+
+    def grants(self, principal_arn: str) -> list[Grant]:
+        """Every Allow and Deny statement that applies to the principal, including its groups' policies.
+
+        Only the default version of a managed policy counts. Permission boundaries are ignored.
+        """
+        return [g for _, per_source in self._plan(principal_arn) for g in per_source]
+
+    def allowed(self, principal_arn: str, action: str, resource: str = "*") -> list[Grant]:
+        """The Allow grants letting the principal perform ``action`` on ``resource``; empty when denied.
+
+        ``action`` should be concrete (e.g. "eks:DeleteCluster"). ``resource`` "*" asks about every
+        resource: only statements whose Resource patterns match "*" (or NotResource statements) apply,
+        and a Deny with NotResource does not cancel, since it leaves some resources allowed. An explicit
+        Deny without Condition overrides every Allow; a Deny with a Condition does not (it cannot be
+        proven to apply), and an Allow with a Condition is still reported.
+        """
+        return self._allowed(self._plan(principal_arn), (action.lower(), resource), action, resource)
+
+    @staticmethod
+    def _allowed(plan: tuple[tuple[_Document, tuple[Grant, ...]], ...], key: tuple[str, str],
+                 action: str, resource: str) -> list[Grant]:
+        """The hot loop of who_can: memo lookups per shared document, regexes only on a miss."""
+        out: list[Grant] = []
+        for doc, grants in plan:
+            hit = doc._memo.get(key)
+            allows, denied = hit if hit is not None else doc._evaluate(key, action, resource)
+            if denied:
+                return []
+            for i in allows:
+                out.append(grants[i])
+        return out
+
+    def who_can(self, action: str, resource: str = "*") -> dict[str, list[Grant]]:
+        """Principal ARN -> allowing grants, for every principal (groups included) that is allowed."""
+        out: dict[str, list[Grant]] = {}
+        key = (action.lower(), resource)
+        for arn in self._principals:
+            found = self._allowed(self._plan(arn), key, action, resource)
+            if found:
+                out[arn] = found
+        return out
+
+    def matching_actions(self, principal_arn: str, pattern_actions: list[str],
+                         resource: str = "*") -> dict[str, list[Grant]]:
+        """Which of the given concrete actions the principal is allowed, and by which grants."""
+        out: dict[str, list[Grant]] = {}
+        for action in pattern_actions:
+            found = self.allowed(principal_arn, action, resource)
+            if found:
+                out[action] = found
+        return out

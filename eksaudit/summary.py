@@ -1,0 +1,82 @@
+"""The summary page (index.html): who/what/when, totals, scorecard, top risks, requirement coverage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import render
+from .checks import load
+from .findings import DOMAINS, SEVERITY_RANK, STATUSES
+from .notebook import _display, load_findings
+from .requirements import PRACTICES
+
+
+@dataclasses.dataclass
+class Summary:
+    run: dict
+    findings: pd.DataFrame
+
+
+def open_summary(run_dir: str) -> Summary:
+    run = json.loads((Path(run_dir) / "run.json").read_text())
+    return Summary(run, load_findings(run_dir))
+
+
+def show_run(s: Summary) -> None:
+    r = s.run
+    rows = [("Account", r.get("account")), ("Caller", r.get("caller")), ("Regions", ", ".join(r.get("regions") or [])),
+            ("Clusters", ", ".join(f"{k} ({v})" for k, v in (r.get("clusters") or {}).items())),
+            ("Kubernetes source", r.get("kubernetes_source")), ("Collected", " → ".join(map(str, r.get("collected") or []))),
+            ("Run", r.get("run_id")), ("Tool", f"eksaudit {r.get('version')}"),
+            ("Parameters", json.dumps(r.get("params") or {}, sort_keys=True))]
+    links = " · ".join(f'<a href="{d}.html">{d}</a>' for d in DOMAINS)
+    _display(render.table(pd.DataFrame(rows, columns=["", "value"])) + f"<p>Domain pages: {links}</p>")
+
+
+def show_totals(s: Summary) -> None:
+    f = s.findings
+    by_domain = render.counts(f, "domain")
+    sev = pd.crosstab(f[f["status"] == "FAIL"]["domain"], f[f["status"] == "FAIL"]["severity"]) if len(f) else None
+    html = render.bar_chart(f, "domain") + render.table(by_domain)
+    if sev is not None and not sev.empty:
+        sev = sev.reindex(columns=[c for c in ["critical", "high", "medium", "low", "info"] if c in sev.columns])
+        html += "<h4>Failures by severity</h4>" + render.table(sev.reset_index())
+    _display(html)
+
+
+def show_scorecard(s: Summary) -> None:
+    f = s.findings[s.findings["cluster"] != ""]
+    c = render.counts(f, "cluster")
+    if not c.empty:
+        checked = c["PASS"] + c["FAIL"]
+        c["score"] = (100 * c["PASS"] / checked.where(checked > 0)).round(0).fillna(0).astype(int).astype(str) + "%"
+    _display(render.table(c) + '<p class="ek-muted">score: share of PASS among PASS and FAIL findings.</p>')
+
+
+def show_top_risks(s: Summary, n: int = 15) -> None:
+    f = s.findings[s.findings["status"] == "FAIL"]
+    f = f.assign(_r=-f["severity"].map(SEVERITY_RANK)).sort_values(["_r", "check_id"], kind="stable").drop(columns="_r")
+    cols = ["severity", "check_id", "title", "cluster", "resource_id", "reason"]
+    _display(render.table(f.head(n), cols) if len(f) else "<p>No failures.</p>")
+
+
+def coverage(s: Summary) -> pd.DataFrame:
+    catalog = load()
+    rows = []
+    for pid, group, text in PRACTICES:
+        ids = [c.id for c in catalog.values() if c.requirement == pid]
+        f = s.findings[s.findings["check_id"].isin(ids)]
+        tally = f["status"].value_counts()
+        result = next((st for st in STATUSES if tally.get(st, 0)), "NOT AUDITED" if not ids else "NO FINDINGS")
+        rows.append({"practice": pid, "group": group, "requirement": text, "checks": ", ".join(ids) or "—",
+                     "status": result, "counts": ", ".join(f"{st} {int(tally[st])}" for st in STATUSES if tally.get(st))})
+    return pd.DataFrame(rows)
+
+
+def show_coverage(s: Summary) -> None:
+    _display(render.table(coverage(s)) + '<p class="ek-muted">status: the most serious result among the practice\'s '
+             'findings (FAIL before ERROR before MANUAL before PASS).</p>')

@@ -1,0 +1,106 @@
+"""Build small evidence folders in tests: the same store and manifest the collector writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .checks import load, run_checks
+from .collect.kubernetes import BY_PLURAL, KINDS, _as_list
+from .collect.store import EvidenceStore
+from .evidence import Evidence
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def cluster_doc(name: str, region: str = REGION, **overrides) -> dict:
+    """A DescribeCluster response for a cluster that passes the cluster-level checks unless overridden."""
+    c = {
+        "name": name, "arn": f"arn:aws:eks:{region}:{ACCOUNT}:cluster/{name}", "version": "1.31",
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/{name}-cluster-role", "status": "ACTIVE",
+        "endpoint": f"https://{name}.example.eks.amazonaws.com",
+        "resourcesVpcConfig": {"vpcId": "vpc-1", "subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"],
+                               "clusterSecurityGroupId": "sg-cluster", "endpointPublicAccess": False,
+                               "endpointPrivateAccess": True, "publicAccessCidrs": []},
+        "logging": {"clusterLogging": [{"types": ["api", "audit", "authenticator", "controllerManager",
+                                                  "scheduler"], "enabled": True}]},
+        "encryptionConfig": [{"resources": ["secrets"], "provider": {"keyArn": f"arn:aws:kms:{region}:{ACCOUNT}:key/k"}}],
+        "identity": {"oidc": {"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{name.upper()}"}},
+        "accessConfig": {"authenticationMode": "API"},
+    }
+    c.update(overrides)
+    return {"cluster": c}
+
+
+class EvidenceBuilder:
+    def __init__(self, root: Path, account: str = ACCOUNT):
+        self.store = EvidenceStore(Path(root) / "evidence")
+        self.account = account
+        self.clusters: dict[str, str] = {}
+        self.regions: set[str] = {REGION}
+
+    def aws(self, service: str, op: str, data: dict, region: str = REGION, params: dict | None = None,
+            cluster: str = "") -> EvidenceBuilder:
+        self.store.record(source="aws", service=service, operation=op, params=params or {}, account=self.account,
+                          region=region, cluster=cluster, data=data)
+        return self
+
+    def aws_error(self, service: str, op: str, kind: str = "access-denied", code: str = "AccessDenied",
+                  region: str = REGION, params: dict | None = None, cluster: str = "") -> EvidenceBuilder:
+        self.store.record(source="aws", service=service, operation=op, params=params or {}, account=self.account,
+                          region=region, cluster=cluster, error={"kind": kind, "code": code, "message": "test"})
+        return self
+
+    def cluster(self, name: str, region: str = REGION, k8s: dict[str, list[dict]] | None = None,
+                **overrides) -> EvidenceBuilder:
+        """A cluster listed and described; with k8s given, every kind is collected (missing kinds empty)."""
+        self.clusters[name] = region
+        self.regions.add(region)
+        self.aws("eks", "DescribeCluster", cluster_doc(name, region, **overrides), region, {"name": name}, name)
+        if k8s is not None:
+            for kind in KINDS:
+                self.k8s(name, kind.plural, k8s.get(kind.plural, []), region)
+        return self
+
+    def k8s(self, cluster: str, plural: str, items: list[dict], region: str = REGION) -> EvidenceBuilder:
+        data = _as_list(BY_PLURAL[plural], json.loads(json.dumps(items)))
+        self.store.record(source="k8s", service="kubernetes", operation=plural, account=self.account,
+                          region=region, cluster=cluster, data=data)
+        return self
+
+    def k8s_error(self, cluster: str, plural: str, kind: str = "access-denied", region: str = REGION) -> EvidenceBuilder:
+        self.store.record(source="k8s", service="kubernetes", operation=plural, account=self.account, region=region,
+                          cluster=cluster, error={"kind": kind, "code": "403", "message": "test"})
+        return self
+
+    def build(self) -> Evidence:
+        for region in sorted(self.regions):
+            names = [n for n, r in self.clusters.items() if r == region]
+            self.aws("eks", "ListClusters", {"clusters": names}, region)
+        self.store.write_manifest({"account": self.account, "regions": sorted(self.regions),
+                                   "clusters": dict(sorted(self.clusters.items()))})
+        return Evidence(self.store.root)
+
+
+def findings_for(check_id: str, ev: Evidence, params: dict | None = None) -> pd.DataFrame:
+    """Findings of one check over an evidence folder."""
+    load()
+    return run_checks(ev, params, ids=[check_id])
+
+
+def pod(name: str, namespace: str = "app", containers: list[dict] | None = None, sa: str | None = None,
+        security_context: dict | None = None, init: list[dict] | None = None, labels: dict | None = None,
+        **spec_extra) -> dict:
+    """A bare Pod object for fixtures."""
+    spec = {"containers": containers or [{"name": "main", "image": "nginx"}], **spec_extra}
+    if sa:
+        spec["serviceAccountName"] = sa
+    if security_context:
+        spec["securityContext"] = security_context
+    if init:
+        spec["initContainers"] = init
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace,
+                                                             "labels": labels or {}}, "spec": spec}

@@ -1,0 +1,84 @@
+"""The engine's guarantees: failed inputs turn PASS into ERROR in their scope, never elsewhere."""
+
+from __future__ import annotations
+
+from eksaudit.checks import load, run_checks
+from eksaudit.testing import EvidenceBuilder, cluster_doc, findings_for, pod
+
+
+def _two_clusters(tmp_path, broken=None):
+    good = [pod("a", sa="a", containers=[{"name": "c", "image": "x", "securityContext": {"runAsUser": 1000}}])]
+    b = EvidenceBuilder(tmp_path)
+    b.cluster("one", k8s={"pods": good})
+    if broken:
+        b.cluster("two")
+        for kind in ("namespaces", "pods", "deployments", "statefulsets", "daemonsets", "replicasets", "jobs",
+                     "cronjobs"):
+            if kind == broken:
+                b.k8s_error("two", kind)
+            else:
+                b.k8s("two", kind, good if kind == "pods" else [])
+    return b.build()
+
+
+def test_failed_input_is_error_in_its_scope_only(tmp_path):
+    ev = _two_clusters(tmp_path, broken="deployments")
+    f = findings_for("IAM-07", ev)
+    assert set(f[f["cluster"] == "one"]["status"]) == {"PASS"}
+    two = f[f["cluster"] == "two"]
+    assert set(two["status"]) == {"ERROR"}
+    assert two["reason"].str.contains("k8s:deployments access denied").all()
+
+
+def test_unrelated_checks_unchanged(tmp_path):
+    ev = _two_clusters(tmp_path, broken="deployments")
+    assert set(findings_for("NET-07", ev)["status"]) == {"PASS"}
+
+
+def test_no_check_passes_when_its_listing_failed(tmp_path):
+    b = EvidenceBuilder(tmp_path)
+    b.aws_error("eks", "ListClusters", kind="throttled", code="ThrottlingException")
+    ev = b.build() if False else None  # build() would add a ListClusters response; write the manifest directly
+    b.store.write_manifest({"account": b.account, "regions": ["us-east-1"], "clusters": {}})
+    from eksaudit.evidence import Evidence
+
+    ev = Evidence(b.store.root)
+    f = run_checks(ev)
+    needs_eks = [c.id for c in load().values() if "aws:eks:ListClusters" in c.all_inputs()]
+    assert needs_eks
+    for cid in needs_eks:
+        statuses = set(f[f["check_id"] == cid]["status"])
+        assert "PASS" not in statuses and "ERROR" in statuses, (cid, statuses)
+
+
+def test_empty_scope_is_not_applicable_with_reason(tmp_path):
+    ev = EvidenceBuilder(tmp_path).aws("ecr", "DescribeRepositories", {"repositories": []}).build()
+    f = findings_for("NET-09", ev)
+    assert list(f["status"]) == ["NOT_APPLICABLE"]
+    assert "nothing in scope" in f["reason"].iloc[0]
+
+
+def test_check_crash_is_error(tmp_path, monkeypatch):
+    from eksaudit import checks
+
+    ev = EvidenceBuilder(tmp_path).cluster("one").build()
+    chk = load()["NET-07"]
+
+    def boom(f, p):
+        raise KeyError("surprise")
+
+    monkeypatch.setitem(checks.CATALOG, "NET-07", type(chk)(**{**chk.__dict__, "func": boom}))
+    f = findings_for("NET-07", ev)
+    assert list(f["status"]) == ["ERROR"] and "surprise" in f["reason"].iloc[0]
+
+
+def test_catalog_metadata_complete():
+    for c in load().values():
+        assert {"IAM": "iam", "NET": "network", "LOG": "logging", "IMG": "images"}[c.id.split("-")[0]] == c.domain
+        for field in ("title", "practice", "rationale", "remediation", "requirement"):
+            assert getattr(c, field), (c.id, field)
+        assert c.references, c.id
+
+
+def test_cluster_doc_defaults_pass_cluster_checks(tmp_path):
+    assert cluster_doc("x")["cluster"]["resourcesVpcConfig"]["endpointPublicAccess"] is False
