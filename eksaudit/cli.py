@@ -31,6 +31,8 @@ def _target_args(p: argparse.ArgumentParser) -> None:
     k.add_argument("--eks-auth", action="store_true", help="authenticate with a token made from the AWS session")
     k.add_argument("--k8s-snapshot", action="append", dest="snapshots", metavar="[CLUSTER=]PATH",
                    help="kubectl get ... -A -o json output (file or folder; repeatable)")
+    p.add_argument("--attach", action="append", default=[], metavar="KIND[:CLUSTER]=PATH",
+                   help="attach a result file as evidence: kube-bench (--json output) or docker-bench (repeatable)")
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -74,6 +76,12 @@ def _target(a: argparse.Namespace):
     return target, source
 
 
+def _attachments(a: argparse.Namespace) -> dict:
+    from .collect.attachments import parse_specs
+
+    return parse_specs(getattr(a, "attach", []))
+
+
 def _out(a: argparse.Namespace, run_id: str) -> Path:
     return Path(a.out) if a.out else Path("reports") / run_id
 
@@ -94,7 +102,7 @@ def cmd_collect(a: argparse.Namespace) -> int:
     out = Path(a.out)
     if (out / "evidence").exists():
         raise UserError(f"evidence already exists in {out}")
-    ev = collect(target, source, out, a.clusters)
+    ev = collect(target, source, out, a.clusters, _attachments(a))
     print(f"evidence: {ev.resolve()}")
     return 0
 
@@ -112,7 +120,8 @@ def cmd_run(a: argparse.Namespace) -> int:
                                   fail_on=a.fail_on)
     else:
         target, source = _target(a)
-        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters),
+        files = _attachments(a)
+        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
                                   params=params, run_id=run_id, fail_on=a.fail_on)
     return _finish(pack, findings, a.fail_on)
 
@@ -124,8 +133,9 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
     params = _params(a.param)
     run_id = new_run_id()
-    with demo_environment() as (target, source, _):
-        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters),
+    with demo_environment() as (target, source, extra):
+        files = extra["attachments"]
+        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
                                   params=params, run_id=run_id, fail_on=a.fail_on)
     _finish(pack, findings, a.fail_on)
     return 0  # the demo account is weak on purpose: its failures are not an error

@@ -104,3 +104,52 @@ def pod(name: str, namespace: str = "app", containers: list[dict] | None = None,
         spec["initContainers"] = init
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace,
                                                              "labels": labels or {}}, "spec": spec}
+
+
+def stubbed_evidence(root: Path, calls: list[tuple], clusters: dict[str, str] | None = None,
+                     account: str = ACCOUNT) -> Evidence:
+    """Collect with botocore's Stubber: real AWS response shapes for APIs moto lacks or gets wrong.
+
+    calls: (service, operation, response, expected_params) in the order the collector makes them (plan order,
+    parents before children, one worker). response is a dict, or {"Error": {"Code": ..., "HTTPStatusCode": ...}}
+    to make the call fail. Only the steps named in calls run.
+    """
+    import boto3
+    from botocore.stub import Stubber
+
+    from .collect.aws import collect_aws
+    from .collect.steps import plan
+    from .target import AwsTarget
+
+    wanted = {(c[0], c[1]) for c in calls}
+    steps = [s for s in plan() if s.key in wanted]
+    clients: dict[str, tuple] = {}
+    for service, op, response, *rest in calls:
+        if service not in clients:
+            client = boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+            clients[service] = (client, Stubber(client))
+        client, stubber = clients[service]
+        method = {v: k for k, v in client.meta.method_to_api_mapping.items()}[op]
+        expected = rest[0] if rest else None
+        if isinstance(response, dict) and "Error" in response and len(response) == 1:
+            err = response["Error"]
+            stubber.add_client_error(method, service_error_code=err.get("Code", ""),
+                                     service_message=err.get("Message", ""),
+                                     http_status_code=err.get("HTTPStatusCode", 400), expected_params=expected)
+        else:
+            stubber.add_response(method, response, expected)
+    for _, stubber in clients.values():
+        stubber.activate()
+
+    class Pool:
+        def get(self, service: str, region: str):
+            return clients[service][0]
+
+    store = EvidenceStore(Path(root) / "evidence")
+    collect_aws(AwsTarget(regions=[REGION]), store, steps=steps, pool=Pool(), workers=1)
+    for e in store.entries:
+        e["account"] = account
+    for _, stubber in clients.values():
+        stubber.assert_no_pending_responses()
+    store.write_manifest({"account": account, "regions": [REGION], "clusters": clusters or {}})
+    return Evidence(store.root)

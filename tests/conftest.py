@@ -23,9 +23,9 @@ def demo_evidence(demo_env, tmp_path_factory):
     """Evidence collected live from the demo account and its Kubernetes endpoint."""
     from eksaudit.collect.run import collect
 
-    target, source, _ = demo_env
+    target, source, extra = demo_env
     out = tmp_path_factory.mktemp("demo-evidence")
-    return collect(target, source, out)
+    return collect(target, source, out, attachments=extra["attachments"])
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,7 @@ def demo_pack(demo_env, tmp_path_factory):
     from eksaudit.collect.run import collect
     from eksaudit.runner import run_pack
 
-    target, source, _ = demo_env
+    target, source, extra = demo_env
     out = tmp_path_factory.mktemp("packs") / "demo"
-    pack, findings = run_pack(out, collect=lambda d: collect(target, source, d))
+    pack, findings = run_pack(out, collect=lambda d: collect(target, source, d, attachments=extra["attachments"]))
     return pack, findings

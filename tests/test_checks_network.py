@@ -49,3 +49,18 @@ def test_net09_pass_and_fail(tmp_path):
 def test_net09_error_when_denied(tmp_path):
     f = findings_for("NET-09", EvidenceBuilder(tmp_path).aws_error("ecr", "DescribeRepositories").build())
     assert list(f["status"]) == ["ERROR"]
+
+
+def test_stubbed_collection_real_shapes(tmp_path):
+    """The collector reads AWS's real DescribeRepositories shape (Stubber validates it against the model)."""
+    from eksaudit.testing import stubbed_evidence
+
+    repo = {"repositoryName": "app", "repositoryArn": "arn:aws:ecr:us-east-1:123456789012:repository/app",
+            "registryId": "123456789012", "repositoryUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app",
+            "encryptionConfiguration": {"encryptionType": "AES256"}}
+    ev = stubbed_evidence(tmp_path, [("ecr", "DescribeRepositories", {"repositories": [repo]}, {})])
+    assert list(findings_for("NET-09", ev)["status"]) == ["FAIL"]
+    ev2 = stubbed_evidence(tmp_path / "2", [("ecr", "DescribeRepositories",
+                                             {"Error": {"Code": "AccessDeniedException", "HTTPStatusCode": 400}})])
+    f = findings_for("NET-09", ev2)
+    assert list(f["status"]) == ["ERROR"] and "access denied" in f["reason"].iloc[0]

@@ -12,7 +12,6 @@ from ..frames.images import split_image
 from . import check
 from .common import SYSTEM_NAMESPACES, container_id, result
 
-
 # Registries AWS itself publishes EKS add-ons from (VPC CNI, kube-proxy, CoreDNS, CSI drivers).
 AWS_ADDON_REGISTRIES = ["602401143452.dkr.ecr.*.amazonaws.com", "*.dkr.ecr.*.amazonaws.com/eks/*",
                         "public.ecr.aws/eks/*", "public.ecr.aws/eks-distro/*"]

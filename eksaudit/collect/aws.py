@@ -43,10 +43,14 @@ def call(client, operation: str, params: dict) -> dict:
     return result
 
 
-def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | None = None) -> dict:
-    """Collect every step of the plan; returns {"account": id, "clusters": {name: region}}."""
-    pool = ClientPool(target)
-    steps = plan()
+def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | None = None,
+                steps: list[Step] | None = None, pool=None, workers: int = WORKERS) -> dict:
+    """Collect every step of the plan; returns {"account": id, "clusters": {name: region}, "listed": ...}.
+
+    steps, pool and workers exist for tests (a subset of the plan, stubbed clients, a deterministic order).
+    """
+    pool = pool or ClientPool(target)
+    steps = steps or plan()
     results: dict[tuple, list[tuple[str, dict]]] = {}  # (service, op) -> [(region, data)]
     account = ""
 
@@ -76,18 +80,19 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
     lock = threading.Lock()
     depth: dict[tuple, int] = {}
     for s in steps:
-        depth[s.key] = depth[s.parent] + 1 if s.parent else 0
+        depth[s.key] = depth.get(s.parent, -1) + 1 if s.parent else 0
     regions_of = {"global": target.regions[:1], "region": target.regions}
 
     # Identity first: every entry carries the account id.
-    ident = next(s for s in steps if s.key == ("sts", "GetCallerIdentity"))
-    run_one(ident, target.regions[0], {})
-    for _, data in results.get(ident.key, []):
+    ident = next((s for s in steps if s.key == ("sts", "GetCallerIdentity")), None)
+    if ident is not None:
+        run_one(ident, target.regions[0], {})
+    for _, data in results.get(("sts", "GetCallerIdentity"), []):
         account = data.get("Account", "")
     for e in store.entries:
         e["account"] = account
 
-    with ThreadPoolExecutor(WORKERS) as ex:
+    with ThreadPoolExecutor(workers) as ex:
         for level in range(max(depth.values()) + 1):
             jobs = []
             for s in steps:

@@ -213,6 +213,8 @@ def collect_kubernetes(source: K8sSource, store: EvidenceStore, account: str, cl
         except Exception as exc:
             _record_all_failed(store, account, region, name, classify(exc))
             continue
+        if api is not None:
+            info["k8s_host"] = api.configuration.host
         if api is None:
             _record_all_failed(store, account, region, name,
                                {"kind": "missing", "code": "NoContext",

@@ -8,12 +8,15 @@ from pathlib import Path
 from .. import __version__
 from ..errors import UserError
 from ..target import AwsTarget, K8sSource
+from .attachments import collect_attachments
 from .aws import collect_aws
 from .kubernetes import collect_kubernetes
+from .probes import collect_probes
 from .store import EvidenceStore, now
 
 
-def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str] | None = None) -> Path:
+def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str] | None = None,
+            attachments: dict[str, list[Path]] | None = None) -> Path:
     """Collect into out/evidence and return that folder."""
     started = now()
     store = EvidenceStore(Path(out) / "evidence")
@@ -31,6 +34,8 @@ def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str]
             infos[c["name"]] = {"region": e["region"], "arn": c.get("arn", ""), "endpoint": c.get("endpoint", ""),
                                 "certificateAuthority": c.get("certificateAuthority", {})}
     collect_kubernetes(source, store, account, infos, target)
+    collect_probes(target, source, store, account, infos)
+    collect_attachments(store, account, attachments or {})
     caller = next((e for e in store.entries if e["input"] == "aws:sts:GetCallerIdentity" and e["status"] == "ok"), None)
     caller_arn = json.loads((store.root / caller["path"]).read_text()).get("Arn", "") if caller else ""
     store.write_manifest({

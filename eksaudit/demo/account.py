@@ -61,16 +61,21 @@ class DemoAccount:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
+DOMAIN_SEEDS = ["seed_iam", "seed_network", "seed_logging", "seed_images"]
+
+
 def seed(acct: DemoAccount) -> None:
-    seed_network(acct)
-    seed_iam(acct)
+    """The shared core (VPCs, cluster roles, the two clusters), then each domain's resources."""
+    import importlib
+
+    seed_vpcs(acct)
+    seed_cluster_roles(acct)
     seed_clusters(acct)
-    seed_logging(acct)
-    seed_images(acct)
-    seed_secrets(acct)
+    for name in DOMAIN_SEEDS:
+        importlib.import_module(f"{__package__}.{name}").seed(acct)
 
 
-def seed_network(acct: DemoAccount) -> None:
+def seed_vpcs(acct: DemoAccount) -> None:
     ec2 = acct.client("ec2")
     for name, cidr in ((WEAK, "10.10.0.0/16"), (HARDENED, "10.20.0.0/16")):
         vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
@@ -84,7 +89,7 @@ def seed_network(acct: DemoAccount) -> None:
         acct.ids[f"{name}:sg"] = sg
 
 
-def seed_iam(acct: DemoAccount) -> None:
+def seed_cluster_roles(acct: DemoAccount) -> None:
     iam = acct.client("iam")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"},
                                                      "Action": "sts:AssumeRole"}]}
@@ -118,43 +123,6 @@ def seed_clusters(acct: DemoAccount) -> None:
         logging={"clusterLogging": [{"types": all_types, "enabled": True}]},
         encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": key}}],
         tags={"team": "payments", "env": "prod"})
-
-
-def seed_logging(acct: DemoAccount) -> None:
-    logs, kms, s3, ct = acct.client("logs"), acct.client("kms"), acct.client("s3"), acct.client("cloudtrail")
-    logs.create_log_group(logGroupName=f"/aws/eks/{WEAK}/cluster")
-    key = kms.create_key(Description="log encryption")["KeyMetadata"]["Arn"]
-    logs.create_log_group(logGroupName=f"/aws/eks/{HARDENED}/cluster", kmsKeyId=key)
-    logs.put_retention_policy(logGroupName=f"/aws/eks/{HARDENED}/cluster", retentionInDays=400)
-    for bucket in ("legacy-trail-logs", "audit-org-trail-logs", "stopped-trail-logs"):
-        s3.create_bucket(Bucket=bucket)
-    ct.create_trail(Name="legacy-trail", S3BucketName="legacy-trail-logs", IsMultiRegionTrail=False,
-                    EnableLogFileValidation=False)
-    ct.start_logging(Name="legacy-trail")
-    ct.create_trail(Name="stopped-trail", S3BucketName="stopped-trail-logs", IsMultiRegionTrail=True,
-                    EnableLogFileValidation=True)
-    ct.create_trail(Name="org-audit-trail", S3BucketName="audit-org-trail-logs", IsMultiRegionTrail=True,
-                    EnableLogFileValidation=True, KmsKeyId=key)
-    ct.put_event_selectors(TrailName="org-audit-trail", EventSelectors=[
-        {"ReadWriteType": "All", "IncludeManagementEvents": True}])
-    ct.start_logging(Name="org-audit-trail")
-
-
-def seed_images(acct: DemoAccount) -> None:
-    ecr, kms = acct.client("ecr"), acct.client("kms")
-    key = kms.create_key(Description="ECR images")["KeyMetadata"]["Arn"]
-    ecr.create_repository(repositoryName="legacy/web", imageTagMutability="MUTABLE",
-                          imageScanningConfiguration={"scanOnPush": False},
-                          encryptionConfiguration={"encryptionType": "AES256"})
-    ecr.create_repository(repositoryName="payments/api", imageTagMutability="IMMUTABLE",
-                          imageScanningConfiguration={"scanOnPush": True},
-                          encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key},
-                          tags=[{"Key": "sensitivity", "Value": "high"}])
-
-
-def seed_secrets(acct: DemoAccount) -> None:
-    sm = acct.client("secretsmanager")
-    sm.create_secret(Name="payments/db-password", SecretString=PLANTED_SECRETS["secretsmanager"])
 
 
 @contextlib.contextmanager

@@ -131,4 +131,13 @@ def _b64(text: str) -> str:
 
 
 def demo_clusters() -> dict[str, list[dict]]:
-    return {WEAK: weak_objects(), HARDENED: hardened_objects()}
+    """Base objects of each cluster plus every domain's extras."""
+    import importlib
+
+    from .account import DOMAIN_SEEDS
+
+    clusters = {WEAK: weak_objects(), HARDENED: hardened_objects()}
+    for name in DOMAIN_SEEDS:
+        for cluster, objs in importlib.import_module(f"{__package__}.{name}").k8s_objects().items():
+            clusters.setdefault(cluster, []).extend(objs)
+    return clusters

@@ -22,4 +22,10 @@ def demo_environment(clusters: dict[str, list[dict]] | None = None) -> Iterator[
         kubeconfig = kube.write_kubeconfig(Path(tmp) / "kubeconfig")
         target = AwsTarget(regions=[REGION], endpoint_url=acct.endpoint_url)
         source = K8sSource(mode="kubeconfig", kubeconfig=str(kubeconfig))
-        yield target, source, {"account": acct, "kube": kube, "kubeconfig": kubeconfig}
+        yield target, source, {"account": acct, "kube": kube, "kubeconfig": kubeconfig,
+                               "attachments": demo_attachments()}
+
+
+def demo_attachments() -> dict[str, list[Path]]:
+    """Result files the demo attaches as evidence (kube-bench, Docker Bench samples), by KIND[:CLUSTER]."""
+    return {}
