@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint lab bench clean
+.PHONY: setup system-deps demo test lint lab bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,18 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check eksaudit tests benchmarks
 
-test: setup lint
+# The browser and PDF tests need Debian's chromium and poppler's pdftoppm. Installed only when missing and we
+# are root (CI is); elsewhere say what to install. Playwright drives the system chromium: never `playwright install`.
+system-deps:
+	@if [ -x /usr/bin/chromium ] && command -v pdftoppm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and poppler-utils (browser and PDF tests)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium poppler-utils \
+			fonts-dejavu-core >/dev/null; \
+	else echo "note: install chromium and poppler-utils for the browser and PDF tests (sudo apt-get install chromium poppler-utils)"; fi
+
+test: setup system-deps lint
 	$(PY) -m pytest -q
 
 lab: setup

@@ -40,6 +40,27 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fail-on", default="high", help="lowest FAIL severity that makes the exit code 1 (default high)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="check parameter; VALUE is JSON or a plain string (repeatable)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print every page and the whole pack (pack.pdf) to PDF with headless Chromium")
+    p.add_argument("--chromium", metavar="PATH", help="Chrome/Chromium binary for the PDFs (implies --pdf; default: found on PATH)")
+    p.add_argument("--sign-key", metavar="FILE", help="sign the manifest with the HMAC key in this file")
+
+
+def _sign_key(a: argparse.Namespace) -> bytes | None:
+    """The HMAC key from --sign-key FILE (surrounding whitespace ignored, as `verify` reads it)."""
+    if not getattr(a, "sign_key", None):
+        return None
+    try:
+        key = Path(a.sign_key).read_bytes().strip()
+    except OSError as exc:
+        raise UserError(f"cannot read --sign-key {a.sign_key}: {exc.strerror or exc}") from exc
+    if not key:
+        raise UserError(f"--sign-key {a.sign_key} is empty")
+    return key
+
+
+def _pack_options(a: argparse.Namespace) -> dict:
+    return {"pdf": a.pdf or bool(a.chromium), "chromium": a.chromium, "sign_key": _sign_key(a)}
 
 
 def _params(items: list[str]) -> dict:
@@ -92,6 +113,8 @@ def _finish(pack: Path, findings, fail_on: str) -> int:
     counts = findings["status"].value_counts().to_dict()
     print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"pack: {pack.resolve() / 'index.html'}")
+    if (pack / "pack.pdf").is_file():
+        print(f"pdf: {pack.resolve() / 'pack.pdf'}")
     return exit_code(findings, fail_on)
 
 
@@ -112,17 +135,18 @@ def cmd_run(a: argparse.Namespace) -> int:
     from .runner import new_run_id, run_pack
 
     params = _params(a.param)
+    options = _pack_options(a)
     run_id = new_run_id()
     if a.evidence:
         if not (Path(a.evidence) / "manifest.json").is_file():
             raise UserError(f"not an evidence folder (no manifest.json): {a.evidence}")
         pack, findings = run_pack(_out(a, run_id), evidence_dir=Path(a.evidence), params=params, run_id=run_id,
-                                  fail_on=a.fail_on)
+                                  fail_on=a.fail_on, **options)
     else:
         target, source = _target(a)
         files = _attachments(a)
         pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
-                                  params=params, run_id=run_id, fail_on=a.fail_on)
+                                  params=params, run_id=run_id, fail_on=a.fail_on, **options)
     return _finish(pack, findings, a.fail_on)
 
 
@@ -132,11 +156,12 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from .runner import new_run_id, run_pack
 
     params = _params(a.param)
+    options = _pack_options(a)
     run_id = new_run_id()
     with demo_environment() as (target, source, extra):
         files = extra["attachments"]
         pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
-                                  params=params, run_id=run_id, fail_on=a.fail_on)
+                                  params=params, run_id=run_id, fail_on=a.fail_on, **options)
     _finish(pack, findings, a.fail_on)
     return 0  # the demo account is weak on purpose: its failures are not an error
 
@@ -158,14 +183,16 @@ def cmd_checks(a: argparse.Namespace) -> int:
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
-    from .pack import verify
+    from .pack import is_signed, verify
 
-    key = Path(a.sign_key).read_bytes().strip() if a.sign_key else None
+    key = _sign_key(a)
     problems = verify(Path(a.pack), key)
     for p in problems:
         print(p)
     if not problems:
-        print(f"intact: {a.pack}")
+        print(f"intact: {a.pack}" + (" (signature checked)" if key else ""))
+        if not key and is_signed(Path(a.pack)):
+            print("note: the manifest is signed; pass --sign-key FILE to check the signature too")
     return 1 if problems else 0
 
 
@@ -203,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as exc:
-        print(f"eksaudit: error: {exc}", file=sys.stderr)
+        print("eksaudit: error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("eksaudit: interrupted", file=sys.stderr)

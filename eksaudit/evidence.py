@@ -19,9 +19,18 @@ class Evidence:
             raise UserError(f"no evidence manifest at {path}")
         try:
             self.manifest = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UserError(f"unreadable evidence manifest {path}: {exc}") from exc
-        self.entries: list[dict] = self.manifest.get("entries", [])
+        entries = self.manifest.get("entries", []) if isinstance(self.manifest, dict) else None
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("input"), str) and e.get("status") in ("ok", "error")
+                for e in entries):
+            raise UserError(f"not an evidence manifest (entries with input and status expected): {path}")
+        for e in entries:
+            for key in ("account", "region", "cluster"):
+                e.setdefault(key, "")
+            e.setdefault("source", e["input"].split(":", 1)[0])
+        self.entries: list[dict] = entries
         self._cache: dict[str, Any] = {}
 
     @property
@@ -43,7 +52,10 @@ class Evidence:
     def load(self, entry: dict) -> Any:
         path = entry["path"]
         if path not in self._cache:
-            self._cache[path] = json.loads((self.root / path).read_text())
+            file = (self.root / path).resolve()
+            if not file.is_relative_to(self.root.resolve()):
+                raise ValueError(f"evidence path outside the evidence folder: {path}")
+            self._cache[path] = json.loads(file.read_text())
         return self._cache[path]
 
     def responses(self, input_key: str) -> list[tuple[dict, Any]]:

@@ -31,7 +31,7 @@ def _display(html: str) -> None:
 
 def load_findings(run_dir: str | Path) -> pd.DataFrame:
     path = Path(run_dir) / "findings.json"
-    return pd.DataFrame(json.loads(path.read_text()), dtype=str)
+    return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")), dtype=str)
 
 
 def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters: list[str] | None = None,
@@ -41,7 +41,7 @@ def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters
     if run_dir:
         findings = load_findings(run_dir)
         run_path = Path(run_dir) / "run.json"
-        run = json.loads(run_path.read_text()) if run_path.exists() else {}
+        run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {}
         evidence = Evidence(Path(run_dir) / "evidence") if (Path(run_dir) / "evidence").exists() else None
     elif evidence_dir:
         evidence = Evidence(evidence_dir)
@@ -62,7 +62,11 @@ def show_overview(ctx: Context) -> None:
     c = render.counts(ctx.findings, "check_id")
     titles = {k: v.title for k, v in ctx.checks.items()}
     c.insert(1, "title", c["check_id"].map(titles))
-    _display(render.bar_chart(ctx.findings, "check_id") + render.table(c))
+    _display(render.bar_chart(ctx.findings, "check_id")
+             + render.table(c, links={"check_id": lambda r: f"#{r['check_id']}"}))
+
+
+ATTENTION = ["FAIL", "ERROR", "MANUAL", "WAIVED"]
 
 
 def show_check(ctx: Context, check_id: str) -> None:
@@ -76,12 +80,19 @@ def show_check(ctx: Context, check_id: str) -> None:
     refs = "; ".join(f"{k}: {v}" for k, v in chk.references.items())
     head = (f'<div class="ek-card"><h3 id="{render.esc(check_id)}">{render.esc(check_id)} — {render.esc(chk.title)} '
             f'{render.severity_badge(chk.severity)}</h3>'
-            f"<p><b>Practice.</b> {render.esc(chk.practice)}</p><p><b>Why.</b> {render.esc(chk.rationale)}</p>"
+            f"<p><b>Practice</b> ({render.esc(chk.requirement)}). {render.esc(chk.practice)}</p>"
+            f"<p><b>Why.</b> {render.esc(chk.rationale)}</p>"
             f"<p><b>Result.</b> {tally or 'no findings'}</p>")
     cols = ["status", "severity", "cluster", "region", "resource_type", "resource_id", "reason", "evidence"]
+    offenders = f[f["status"].isin(ATTENTION)]
+    rest = f[~f["status"].isin(ATTENTION)]
+    body = (f"<p><b>Offenders ({len(offenders)}).</b></p>" + render.table(offenders, cols) if len(offenders)
+            else "<p><b>Offenders.</b> none.</p>")
+    if len(rest):
+        body += f"<p><b>Passed or not applicable ({len(rest)}).</b></p>" + render.table(rest, cols)
     tail = (f"<p><b>Remediation.</b> {render.esc(chk.remediation)}</p>"
             f'<p class="ek-muted">References: {render.esc(refs)}</p></div>')
-    _display(head + render.table(f, cols) + tail)
+    _display(head + body + tail)
 
 
 def show_checks(ctx: Context) -> None:
@@ -94,4 +105,8 @@ def evidence_of(ctx: Context, ref: str) -> dict:
     if ctx.evidence is None:
         raise ValueError("no evidence folder in this context")
     path = ref.split("#", 1)[0].removeprefix("evidence/")
-    return json.loads((ctx.evidence.root / path).read_text())
+    root = Path(ctx.evidence.root).resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root):  # references come from findings files: never read outside evidence/
+        raise ValueError(f"evidence reference outside the evidence folder: {ref!r}")
+    return json.loads(target.read_text(encoding="utf-8"))

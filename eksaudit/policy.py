@@ -25,6 +25,7 @@ __all__ = [
     "AuthorizationDetails",
     "Grant",
     "action_matches",
+    "describe_grant",
     "expand",
     "is_write_action",
     "parse_document",
@@ -518,3 +519,14 @@ class AuthorizationDetails:
             if found:
                 out[action] = found
         return out
+
+
+def describe_grant(grant: Grant) -> str:
+    """A reader's label for the statement behind a grant: which policy, attached how, and what it says."""
+    where = {"inline": "inline policy", "managed": "managed policy"}.get(grant.source.rsplit("/", 1)[-1], "policy")
+    via = f" via group {grant.source.split('/', 1)[0].split(':', 1)[1]}" if grant.source.startswith("group:") else ""
+    what = (f"NotAction {','.join(grant.not_actions)}" if grant.not_actions else f"Action {','.join(grant.actions)}")
+    on = f"NotResource {','.join(grant.not_resources)}" if grant.not_resources else f"Resource {','.join(grant.resources)}"
+    sid = f" statement {grant.sid}" if grant.sid else ""
+    cond = " (with a Condition)" if grant.has_condition else ""
+    return f"{where} {grant.policy_name}{via}{sid}: {grant.effect} {what} on {on}{cond}"

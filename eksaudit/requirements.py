@@ -25,6 +25,7 @@ PRACTICES: list[tuple[str, str, str]] = [
     ("R-NET-9", "Network", "Encrypt container images in ECR with KMS."),
     ("R-NET-10", "Network", "For sensitive environments, encrypt ECR images with a customer-managed KMS key."),
     ("R-NET-11", "Network", "Reach ECR through interface VPC endpoints guarded by security groups."),
+    ("R-NET-12", "Network", "Envelope-encrypt Kubernetes secrets with a KMS key (beyond the document: CIS EKS 5.3.1)."),
     ("R-LOG-1", "Auditing and monitoring", "Send EKS control-plane logs (API, audit, authenticator) to CloudWatch."),
     ("R-LOG-2", "Auditing and monitoring", "Record every action on EKS with CloudTrail."),
     ("R-LOG-3", "Auditing and monitoring",

@@ -7,13 +7,14 @@ import json
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, exports, render
 from .checks import run_checks
 from .errors import UserError
 from .evidence import Evidence
@@ -22,35 +23,91 @@ from .pack import write_manifest
 
 DOMAIN_NOTEBOOKS = ["iam", "network", "logging", "images"]
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+TITLES = {"summary": "Summary", "iam": "IAM", "network": "Network", "logging": "Auditing and monitoring",
+          "images": "Images and compliance"}
+
+
+def _kernel_manager_class(sockets: str):
+    """Kernels on Unix sockets in a private folder, not loopback TCP ports.
+
+    Several kernels start at once; with TCP the ports are picked before the kernel binds them, and two kernels
+    can race for one ("Address already in use"). ipykernel also warns on every start that TCP is unencrypted.
+    A fresh 0700 folder per kernel (under `sockets`, removed by the caller) gives neither race nor warning, and
+    no other local user can connect.
+    """
+    import tempfile
+
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    class IpcKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        def _ip_default(self) -> str:
+            return os.path.join(tempfile.mkdtemp(prefix="k", dir=sockets), "k")
+
+    return IpcKernelManager
+
+
+# Windows has no Unix sockets: stay on TCP there, and keep ipykernel's start-up notice about it off the terminal.
+KERNEL_OPTIONS: dict = ({"extra_arguments": ["--IPKernelApp.log_level=ERROR"]} if os.name == "nt" else {})
 
 
 def new_run_id() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def execute_notebook(name: str, pack: Path, parameters: dict) -> Path:
-    """Run one notebook with papermill and export it to HTML with the code hidden."""
+def page_name(name: str) -> str:
+    return "index.html" if name == "summary" else f"{name}.html"
+
+
+def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = "", sockets: str = "") -> Path:
+    """Run one notebook with papermill and export it to a self-contained HTML page with the code hidden.
+
+    nbconvert's "basic" template gives the cells alone (its full templates load require.js and MathJax from a
+    CDN); `render.page` wraps them with the pack's navigation, styles and a CSP that allows no external resource
+    and no script but the sortable-table one. `sockets`: folder for the kernel's Unix sockets (a temporary
+    one when not given).
+    """
+    import tempfile
+
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
 
+    if not KERNEL_OPTIONS and not sockets:
+        with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as tmp:
+            return execute_notebook(name, pack, parameters, subtitle, tmp)
+    kernel = KERNEL_OPTIONS or {"kernel_manager_class": _kernel_manager_class(sockets)}
     out_nb = pack / "notebooks" / f"{name}.ipynb"
     papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(out_nb), parameters=parameters,
-                               kernel_name="python3", progress_bar=False, log_output=False, cwd=str(pack))
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+                               kernel_name="python3", progress_bar=False, log_output=False, cwd=str(pack),
+                               **kernel)
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(out_nb, as_version=4))
-    target = pack / ("index.html" if name == "summary" else f"{name}.html")
-    target.write_text(body, encoding="utf-8")
+    target = pack / page_name(name)
+    title = f"EKS security audit: {TITLES.get(name, name)}"
+    target.write_text(render.page(title, body, current=target.name, subtitle=subtitle), encoding="utf-8")
     return target
 
 
 def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[Path], Path] | None = None,
              params: dict | None = None, run_id: str | None = None, fail_on: str = "high",
-             notebooks: list[str] | None = None) -> tuple[Path, pd.DataFrame]:
-    """Build a pack at `out`: written in a temporary folder beside it, renamed into place only when complete."""
+             notebooks: list[str] | None = None, pdf: bool = False, chromium: str | None = None,
+             sign_key: bytes | None = None, say: Callable[[str], None] | None = None) -> tuple[Path, pd.DataFrame]:
+    """Build a pack at `out`: written in a temporary folder beside it, renamed into place only when complete.
+
+    `pdf`: also print every page and the whole pack to PDF with headless Chromium (`chromium` or found on PATH);
+    without Chromium the pack is still built and `say` (stderr by default) gets one line on how to get PDFs.
+    `sign_key`: HMAC the manifest with this key (`eksaudit verify --sign-key` checks it).
+    """
+    say = say or (lambda line: print(line, file=sys.stderr))
     if fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}")
-    out = Path(out)
+    out = Path(out).resolve()  # papermill changes the process cwd from worker threads
     if out.exists():
         raise UserError(f"output folder already exists: {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -65,8 +122,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             shutil.copytree(evidence_dir, tmp / "evidence")
         ev = Evidence(tmp / "evidence")
         findings = run_checks(ev, params or {}, run_id=run_id)
-        findings.to_csv(tmp / "findings.csv", index=False)
-        (tmp / "findings.json").write_text(json.dumps(findings.to_dict(orient="records"), indent=1))
+        exports.write_csv(findings, tmp / "findings.csv")
+        exports.write_json(findings, tmp / "findings.json")
         run = {"run_id": run_id, "tool": "eksaudit", "version": __version__, "started": started,
                "account": ev.account, "caller": ev.manifest.get("caller", ""), "regions": ev.manifest.get("regions"),
                "clusters": ev.clusters, "kubernetes_source": ev.manifest.get("kubernetes_source", ""),
@@ -75,17 +132,47 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         (tmp / "notebooks").mkdir()
         names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]
-        with ThreadPoolExecutor(max(1, min(len(names), os.cpu_count() or 2, 4))) as ex:
-            list(ex.map(lambda n: execute_notebook(n, tmp, {"run_dir": str(tmp.resolve())}), names))
+        subtitle = f"account {ev.account or '?'} · run {run_id}"
+        # All kernels start at once: start-up is mostly waiting, and the summary reads findings.json, not the
+        # other notebooks, so nothing orders them.
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets, \
+                ThreadPoolExecutor(max(1, min(len(names), 5))) as ex:
+            list(ex.map(lambda n: execute_notebook(n, tmp, {"run_dir": str(tmp.resolve())}, subtitle, sockets),
+                        names))
         _relativise(tmp)
+        if pdf:
+            run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say)
         run["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
-        write_manifest(tmp, run)
+        exports.write_ocsf(findings, tmp / "findings.ocsf.json", run)
+        write_manifest(tmp, run, sign_key)
         tmp.rename(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out, findings
+
+
+def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None]) -> str:
+    """Print the pages to PDF; a missing or failing Chromium costs the PDFs, never the pack."""
+    from . import pdf
+
+    binary = pdf.find_chromium(chromium)
+    if binary is None:
+        where = f"--chromium {chromium} is not an executable" if chromium else "no Chromium found on PATH"
+        say(f"eksaudit: PDFs skipped: {where}; to get them, {pdf.HOW_TO_GET}.")
+        return f"skipped: {where}"
+    order = [p for p, _ in render.NAV if p in pages] + [p for p in pages if p not in dict(render.NAV)]
+    try:
+        made = pdf.render_pack(pack, binary, order)
+    except pdf.PdfError as exc:
+        for leftover in pack.glob("*.pdf"):
+            leftover.unlink()
+        say(f"eksaudit: PDFs skipped: {exc}")
+        return f"failed: {exc}"
+    return "made: " + ", ".join(p.name for p in made)
 
 
 def _relativise(pack: Path) -> None:

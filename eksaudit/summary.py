@@ -22,7 +22,7 @@ class Summary:
 
 
 def open_summary(run_dir: str) -> Summary:
-    run = json.loads((Path(run_dir) / "run.json").read_text())
+    run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
     return Summary(run, load_findings(run_dir))
 
 
@@ -30,7 +30,8 @@ def show_run(s: Summary) -> None:
     r = s.run
     rows = [("Account", r.get("account")), ("Caller", r.get("caller")), ("Regions", ", ".join(r.get("regions") or [])),
             ("Clusters", ", ".join(f"{k} ({v})" for k, v in (r.get("clusters") or {}).items())),
-            ("Kubernetes source", r.get("kubernetes_source")), ("Collected", " → ".join(map(str, r.get("collected") or []))),
+            ("Kubernetes source", r.get("kubernetes_source")), ("Run started", r.get("started")),
+            ("Collected (start → end)", " → ".join(map(str, r.get("collected") or []))),
             ("Run", r.get("run_id")), ("Tool", f"eksaudit {r.get('version')}"),
             ("Parameters", json.dumps(r.get("params") or {}, sort_keys=True))]
     links = " · ".join(f'<a href="{d}.html">{d}</a>' for d in DOMAINS)
@@ -41,7 +42,7 @@ def show_totals(s: Summary) -> None:
     f = s.findings
     by_domain = render.counts(f, "domain")
     sev = pd.crosstab(f[f["status"] == "FAIL"]["domain"], f[f["status"] == "FAIL"]["severity"]) if len(f) else None
-    html = render.bar_chart(f, "domain") + render.table(by_domain)
+    html = render.bar_chart(f, "domain") + render.table(by_domain, links={"domain": lambda r: f"{r['domain']}.html"})
     if sev is not None and not sev.empty:
         sev = sev.reindex(columns=[c for c in ["critical", "high", "medium", "low", "info"] if c in sev.columns])
         html += "<h4>Failures by severity</h4>" + render.table(sev.reset_index())
@@ -61,7 +62,9 @@ def show_top_risks(s: Summary, n: int = 15) -> None:
     f = s.findings[s.findings["status"] == "FAIL"]
     f = f.assign(_r=-f["severity"].map(SEVERITY_RANK)).sort_values(["_r", "check_id"], kind="stable").drop(columns="_r")
     cols = ["severity", "check_id", "title", "cluster", "resource_id", "reason"]
-    _display(render.table(f.head(n), cols) if len(f) else "<p>No failures.</p>")
+    page = {c.id: f"{c.domain}.html#{c.id}" for c in load().values()}
+    _display(render.table(f.head(n), cols, links={"check_id": lambda r: page.get(r["check_id"], "")})
+             if len(f) else "<p>No failures.</p>")
 
 
 def coverage(s: Summary) -> pd.DataFrame:
@@ -78,5 +81,8 @@ def coverage(s: Summary) -> pd.DataFrame:
 
 
 def show_coverage(s: Summary) -> None:
-    _display(render.table(coverage(s)) + '<p class="ek-muted">status: the most serious result among the practice\'s '
+    page = {c.id: f"{c.domain}.html#{c.id}" for c in load().values()}
+    cov = coverage(s)
+    first = {"checks": lambda r: page.get(r["checks"].split(", ")[0], "")}
+    _display(render.table(cov, links=first) + '<p class="ek-muted">status: the most serious result among the practice\'s '
              'findings (FAIL before ERROR before MANUAL before PASS).</p>')

@@ -19,7 +19,8 @@ def test_hardened_cluster_has_no_failures_in_implemented_checks(demo_pack):
 def test_pack_layout(demo_pack):
     pack, findings = demo_pack
     for name in ["index.html", "iam.html", "network.html", "logging.html", "images.html", "findings.csv",
-                 "findings.json", "run.json", "manifest.json", "evidence/manifest.json"]:
+                 "findings.json", "findings.ocsf.json", "run.json", "manifest.json", "evidence/manifest.json",
+                 "notebooks/summary.ipynb", "notebooks/iam.ipynb"]:
         assert (pack / name).is_file(), name
     assert not list(pack.parent.glob(".*partial*")), "temporary folder left behind"
     from_json = pd.DataFrame(json.loads((pack / "findings.json").read_text()))
@@ -59,3 +60,30 @@ def test_same_evidence_gives_same_findings(demo_pack):
     pack, findings = demo_pack
     again = run_checks(Evidence(pack / "evidence"), run_id=findings["run_id"].iloc[0])
     pd.testing.assert_frame_equal(again, findings)
+
+
+def test_pages_are_self_contained(demo_pack):
+    """No page loads anything from outside (the pack is read offline, and a CDN would learn who reads it)."""
+    import re
+
+    pack, _ = demo_pack
+    for page in ("index.html", "iam.html", "network.html", "logging.html", "images.html"):
+        html = (pack / page).read_text()
+        assert "Content-Security-Policy" in html and "default-src 'none'" in html
+        assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=["']?https?:""", html), page
+        assert "cdnjs" not in html and "require.min.js" not in html
+
+
+def test_index_covers_every_practice(demo_pack):
+    import html
+
+    from eksaudit.requirements import PRACTICES
+
+    pack, _ = demo_pack
+    index = (pack / "index.html").read_text()
+    cov = index[index.index("Coverage of the requirements"):]
+    for pid, _, text in PRACTICES:
+        assert f"<td class=\"ek-k\">{pid}</td>" in cov and html.escape(text) in cov, pid
+    for heading in ("Results by domain", "Clusters", "Top risks"):
+        assert heading in index
+    assert "<svg" in index and "123456789012" in index

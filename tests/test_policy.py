@@ -11,6 +11,7 @@ from eksaudit.policy import (
     AuthorizationDetails,
     Grant,
     action_matches,
+    describe_grant,
     expand,
     is_write_action,
     parse_document,
@@ -391,3 +392,14 @@ def test_identical_documents_are_shared_but_grants_stay_per_principal():
     who = AuthorizationDetails(gaad).who_can(DELETE)
     assert {arn: [g.principal_name for g in grants] for arn, grants in who.items()} == {
         ROLE_ARN: ["subject"], twin["Arn"]: ["twin"]}
+
+
+def test_describe_grant_names_policy_group_and_statement():
+    details = AuthorizationDetails(group_gaad())
+    (grant,) = details.allowed(USER_ARN, DELETE)
+    assert describe_grant(grant) == "inline policy group-inline via group admins: Allow Action eks:DeleteCluster on Resource *"
+    stmt = {"Sid": "Most", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}
+    (grant,) = AuthorizationDetails(role_gaad(inline=[doc(stmt)])).allowed(ROLE_ARN, DELETE)
+    assert describe_grant(grant) == ("inline policy inline0 statement Most: Allow NotAction iam:* on Resource * "
+                                     "(with a Condition)")

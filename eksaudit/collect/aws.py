@@ -51,7 +51,7 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
     """
     pool = pool or ClientPool(target)
     steps = steps or plan()
-    results: dict[tuple, list[tuple[str, dict]]] = {}  # (service, op) -> [(region, data)]
+    results: dict[tuple, list[tuple[str, dict, dict]]] = {}  # (service, op) -> [(region, params, data)]
     account = ""
 
     def run_one(s: Step, region: str, params: dict) -> None:
@@ -75,7 +75,7 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
                      region=scope_region, cluster=cluster, data=data, error=error, started=started)
         if data is not None:
             with lock:
-                results.setdefault(s.key, []).append((region, data))
+                results.setdefault(s.key, []).append((region, params, data))
 
     lock = threading.Lock()
     depth: dict[tuple, int] = {}
@@ -87,7 +87,7 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
     ident = next((s for s in steps if s.key == ("sts", "GetCallerIdentity")), None)
     if ident is not None:
         run_one(ident, target.regions[0], {})
-    for _, data in results.get(("sts", "GetCallerIdentity"), []):
+    for _, _, data in results.get(("sts", "GetCallerIdentity"), []):
         account = data.get("Account", "")
     for e in store.entries:
         e["account"] = account
@@ -102,17 +102,17 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
                     if s.parent is None:
                         jobs.append((s, region, {}))
                         continue
-                    for parent_region, data in results.get(s.parent, []):
+                    for parent_region, parent_params, data in results.get(s.parent, []):
                         if parent_region != region:
                             continue
-                        for params in s.fanout(data, region):
+                        for params in s.fanout(data, region, parent_params):
                             if s.cluster_param and clusters and params.get(s.cluster_param) not in clusters:
                                 continue
                             jobs.append((s, region, params))
             list(ex.map(lambda j: run_one(*j), jobs))
 
     found = {}
-    for region, data in results.get(("eks", "DescribeCluster"), []):
+    for region, _, data in results.get(("eks", "DescribeCluster"), []):
         c = data.get("cluster", {})
         found[c.get("name")] = region
     return {"account": account, "clusters": found, "listed": _listed(results, clusters)}
@@ -120,7 +120,7 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
 
 def _listed(results: dict, clusters: list[str] | None) -> dict[str, str]:
     listed = {}
-    for region, data in results.get(("eks", "ListClusters"), []):
+    for region, _, data in results.get(("eks", "ListClusters"), []):
         for name in data.get("clusters", []):
             if not clusters or name in clusters:
                 listed[name] = region

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import ssl
+
 import botocore.exceptions as bex
+from botocore.parsers import ResponseParserError
+
+try:  # the transport under both boto3 and the kubernetes client
+    import urllib3.exceptions as u3
+
+    TRANSPORT: tuple[type[BaseException], ...] = (u3.TimeoutError, u3.ProtocolError, u3.NewConnectionError,
+                                                  u3.MaxRetryError)
+except ImportError:  # pragma: no cover
+    TRANSPORT = ()
 
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess",
           "AuthorizationError", "Forbidden", "403", "InvalidClientTokenId", "UnrecognizedClientException",
@@ -29,13 +41,15 @@ def classify(exc: BaseException) -> dict:
         else:
             kind = "api-error"
         return {"kind": kind, "code": code, "message": message[:500]}
+    if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError, bex.NoAuthTokenError)):
+        return {"kind": "access-denied", "code": type(exc).__name__, "message": str(exc)[:500]}
     if isinstance(exc, (bex.ConnectTimeoutError, bex.ReadTimeoutError, bex.EndpointConnectionError,
-                        bex.ConnectionClosedError, ConnectionError, TimeoutError)):
+                        bex.ConnectionClosedError, bex.HTTPClientError, bex.ConnectionError, ConnectionError, TimeoutError,
+                        ssl.SSLError, *TRANSPORT)):
         return {"kind": "timeout", "code": type(exc).__name__, "message": str(exc)[:500]}
-    if isinstance(exc, (bex.ResponseParserError, ValueError, KeyError, TypeError)):
+    if isinstance(exc, (ResponseParserError, json.JSONDecodeError, UnicodeDecodeError, ValueError, KeyError,
+                        TypeError, AttributeError)):
         return {"kind": "malformed", "code": type(exc).__name__, "message": str(exc)[:500]}
-    if isinstance(exc, bex.NoCredentialsError):
-        return {"kind": "access-denied", "code": "NoCredentials", "message": str(exc)}
     return {"kind": "error", "code": type(exc).__name__, "message": str(exc)[:500]}
 
 

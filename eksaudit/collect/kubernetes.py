@@ -75,7 +75,12 @@ def _as_list(kind: Kind, items: list[dict]) -> dict:
         item.setdefault("kind", kind.kind)
         item.setdefault("apiVersion", kind.api_version)
         redact_k8s(item)
-    items.sort(key=lambda o: ((o.get("metadata") or {}).get("namespace", ""), (o.get("metadata") or {}).get("name", "")))
+
+    def order(o: dict) -> tuple[str, str]:
+        meta = o.get("metadata") if isinstance(o.get("metadata"), dict) else {}
+        return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+    items.sort(key=order)
     return {"apiVersion": "v1", "kind": "List", "items": items}
 
 
@@ -116,8 +121,9 @@ def _list_live(api_client, kind: Kind) -> dict:
     items, token = [], None
     while True:
         doc = _get(api_client, kind.path, [("limit", PAGE)] + ([("continue", token)] if token else []))
-        if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
-            raise ValueError(f"unexpected response for {kind.plural}")
+        if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list) or not all(
+                isinstance(i, dict) for i in doc.get("items") or []):
+            raise ValueError(f"unexpected response for {kind.plural}: not a list of objects")
         items.extend(doc.get("items") or [])
         token = (doc.get("metadata") or {}).get("continue")
         if not token:
@@ -158,7 +164,7 @@ def _kubeconfig_clients(source: K8sSource, clusters: dict[str, dict]) -> dict[st
     try:
         contexts, active = config.list_kube_config_contexts(config_file=source.kubeconfig)
     except Exception as exc:
-        raise UserError(f"cannot read kubeconfig: {exc}") from exc
+        raise UserError(f"cannot read kubeconfig: {' '.join(str(exc).split())[:300]}") from exc
     names = {c["name"] for c in contexts}
     if source.context and source.context not in names:
         raise UserError(f"context {source.context!r} not found in kubeconfig")
@@ -242,7 +248,7 @@ def read_snapshot(paths: list[Path]) -> tuple[dict[str, list[dict]], set[str]]:
         try:
             doc = json.loads(f.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserError(f"unreadable snapshot {f}: {exc}") from exc
+            raise UserError(f"unreadable snapshot {f}: {' '.join(str(exc).split())[:300]}") from exc
         if not isinstance(doc, dict) or doc.get("kind") != "List" and not str(doc.get("kind", "")).endswith("List"):
             raise UserError(f"snapshot {f} is not `kubectl get ... -o json` output (kind: List)")
         items = doc.get("items")
@@ -254,6 +260,8 @@ def read_snapshot(paths: list[Path]) -> tuple[dict[str, list[dict]], set[str]]:
         for item in items:
             if not isinstance(item, dict):
                 raise UserError(f"snapshot {f} holds an item that is not an object")
+            if not isinstance(item.get("metadata", {}), dict) or not isinstance(item.get("spec", {}), dict):
+                raise UserError(f"snapshot {f} holds an object whose metadata or spec is not an object")
             kind = BY_KIND.get(item.get("kind", ""))
             if kind is None:
                 continue  # kinds the checks do not read

@@ -52,41 +52,59 @@ def redact_aws(doc: Any) -> Any:
 
 def _redact_pod_spec(spec: dict) -> None:
     for group in ("containers", "initContainers", "ephemeralContainers"):
-        for container in spec.get(group) or []:
-            for env in container.get("env") or []:
-                if "value" in env:
-                    env["value"] = REDACTED
+        containers = spec.get(group)
+        if not isinstance(containers, list):
+            continue
+        for container in containers:
+            if not isinstance(container, dict):
+                continue
+            env = container.get("env")
+            if env is not None and not isinstance(env, list):
+                container["env"] = REDACTED  # not the shape Kubernetes writes: keep nothing of it
+                env = []
+            for item in env or []:
+                if isinstance(item, dict) and "value" in item:
+                    item["value"] = REDACTED
             for field in ("args", "command"):
-                if container.get(field):
+                if isinstance(container.get(field), list):
                     container[field] = [scrub_value(str(a)) for a in container[field]]
+                elif isinstance(container.get(field), str):
+                    container[field] = scrub_value(container[field])
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def redact_k8s(obj: dict) -> dict:
-    """Redact one Kubernetes object in place: Secret data, ConfigMap data, env values, last-applied."""
-    meta = obj.get("metadata") or {}
-    annotations = meta.get("annotations") or {}
+    """Redact one Kubernetes object in place: Secret data, ConfigMap data, env values, last-applied.
+
+    Objects come from clusters and snapshots we do not control: odd shapes are redacted whole, never skipped.
+    """
+    if not isinstance(obj, dict):
+        return obj
+    meta = _dict(obj.get("metadata"))
+    annotations = _dict(meta.get("annotations"))
     if LAST_APPLIED in annotations:
         annotations[LAST_APPLIED] = REDACTED
     for k, v in list(annotations.items()):
         if isinstance(v, str):
             annotations[k] = scrub_value(v)
     kind = obj.get("kind")
-    if kind == "Secret":
-        for field in ("data", "stringData"):
-            if isinstance(obj.get(field), dict):
-                obj[field] = {k: REDACTED for k in obj[field]}
-    elif kind == "ConfigMap":
-        if (meta.get("namespace"), meta.get("name")) not in CONFIGMAP_KEEP:
-            for field in ("data", "binaryData"):
-                if isinstance(obj.get(field), dict):
-                    obj[field] = {k: REDACTED for k in obj[field]}
-    spec = obj.get("spec") or {}
+    keep = kind == "ConfigMap" and (meta.get("namespace"), meta.get("name")) in CONFIGMAP_KEEP
+    if kind in ("Secret", "ConfigMap") and not keep:
+        for field in ("data", "stringData", "binaryData"):
+            if field not in obj:
+                continue
+            value = obj[field]
+            obj[field] = {k: REDACTED for k in value} if isinstance(value, dict) else REDACTED
+    spec = _dict(obj.get("spec"))
     if "containers" in spec:
         _redact_pod_spec(spec)
-    template = (spec.get("template") or {}).get("spec")
-    if isinstance(template, dict):
+    template = _dict(_dict(spec.get("template")).get("spec"))
+    if template:
         _redact_pod_spec(template)
-    job_template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get("spec")
-    if isinstance(job_template, dict):
+    job_template = _dict(_dict(_dict(_dict(spec.get("jobTemplate")).get("spec")).get("template")).get("spec"))
+    if job_template:
         _redact_pod_spec(job_template)
     return obj

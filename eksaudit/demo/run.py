@@ -27,5 +27,15 @@ def demo_environment(clusters: dict[str, list[dict]] | None = None) -> Iterator[
 
 
 def demo_attachments() -> dict[str, list[Path]]:
-    """Result files the demo attaches as evidence (kube-bench, Docker Bench samples), by KIND[:CLUSTER]."""
-    return {}
+    """Result files the demo attaches as evidence (kube-bench, Docker Bench samples), by KIND[:CLUSTER].
+
+    The stale legacy-weak kube-bench result carries its run time in a top-level "timestamp" (2025-08-19), so it
+    is old whenever the demo runs; the Docker Bench log records its own start. The hardened result has no time
+    of its own: prod-hardened's recent run is proven by its kube-bench CronJob.
+    """
+    from .account import HARDENED, WEAK
+
+    data = Path(__file__).parent / "data"
+    return {f"kube-bench:{WEAK}": [data / "kube-bench-legacy-weak.json"],
+            f"kube-bench:{HARDENED}": [data / "kube-bench-prod-hardened.json"],
+            "docker-bench": [data / "docker-bench-security.log.json", data / "docker-bench-security.log"]}

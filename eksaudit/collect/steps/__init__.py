@@ -19,7 +19,7 @@ class Step:
     operation: str
     scope: str = "region"  # "global": once per account; "region": once per audited region
     parent: tuple[str, str] | None = None  # (service, operation) whose results fan out into calls of this step
-    fanout: Callable[[dict, str], list[dict]] | None = None  # (parent response, region) -> params per call
+    fanout: Callable[..., list[dict]] | None = None  # (parent response, region, parent params) -> params per call
     params: dict = dataclasses.field(default_factory=dict)
     cluster_param: str | None = None  # the param that names the EKS cluster a call belongs to
     absent_codes: tuple[str, ...] = ()  # error codes that mean "there is none", recorded as data
@@ -34,7 +34,9 @@ class Step:
 
     @property
     def iam_action(self) -> str:
-        return f"{IAM_PREFIX.get(self.service, self.service)}:{self.operation}"
+        from ..policies import action_for
+
+        return action_for(self.service, self.operation)
 
 
 STEPS: list[Step] = []
@@ -48,23 +50,31 @@ def step(service: str, operation: str, **kwargs) -> Step:
     return s
 
 
+_PLAN: list[Step] = []
+
+
 def plan() -> list[Step]:
-    """All steps, parents before children."""
+    """All steps, parents before children (computed once the domain modules have registered)."""
     from . import core, iam, images, logging, network  # noqa: F401  (registration)
 
+    if len(_PLAN) == len(STEPS):
+        return list(_PLAN)
     by_key = {s.key: s for s in STEPS}
+    seen: set[tuple[str, str]] = set()
     ordered: list[Step] = []
 
     def visit(s: Step) -> None:
-        if s in ordered:
+        if s.key in seen:
             return
         if s.parent:
             visit(by_key[s.parent])
+        seen.add(s.key)
         ordered.append(s)
 
     for s in STEPS:
         visit(s)
-    return ordered
+    _PLAN[:] = ordered
+    return list(ordered)
 
 
 def depends_on(input_key: str) -> list[str]:
@@ -86,7 +96,7 @@ def depends_on(input_key: str) -> list[str]:
 def each(path: str, param: str, extra: dict | None = None) -> Callable[[dict, str], list[dict]]:
     """Fan-out helper: one call per value found at `path` (dotted, `[]` for lists) in the parent response."""
 
-    def fan(data: dict, region: str) -> list[dict]:
+    def fan(data: dict, region: str, parent_params: dict | None = None) -> list[dict]:
         values = _pluck(data, path.split("."))
         return [{param: v, **(extra or {})} for v in values if v]
 

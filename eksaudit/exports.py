@@ -1,0 +1,135 @@
+"""Machine-readable exports of one run's findings: CSV, JSON (the findings schema) and OCSF for SIEMs/Security Lake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .findings import COLUMNS
+
+OCSF_VERSION = "1.3.0"
+# Compliance Finding, in the Findings category; every finding is reported as created by this run.
+CLASS_UID, CATEGORY_UID, ACTIVITY_CREATE = 2003, 2, 1
+SEVERITY_ID = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+SEVERITY_NAME = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
+# Our status -> OCSF compliance.status_id/status. ERROR and MANUAL yielded no verdict ("Warning": the check
+# could not conclude for want of information); NOT_APPLICABLE and WAIVED have no OCSF value, so Other (99).
+COMPLIANCE_STATUS = {"PASS": (1, "Pass"), "FAIL": (3, "Fail"), "ERROR": (2, "Warning"), "MANUAL": (2, "Warning"),
+                     "NOT_APPLICABLE": (99, "Not Applicable"), "WAIVED": (99, "Waived")}
+# Finding lifecycle: a waived finding was reviewed and accepted (Suppressed); everything else is New.
+FINDING_STATUS = {"WAIVED": (3, "Suppressed")}
+STANDARD = "eksaudit EKS security practices"
+CIS_EKS = "CIS Amazon EKS Benchmark"
+# Characters that make a spreadsheet treat a cell as a formula: names are untrusted, so such cells are
+# prefixed with an apostrophe in the CSV (findings.json keeps the exact values).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def write_csv(findings: pd.DataFrame, path: Path) -> Path:
+    df = findings.reindex(columns=COLUMNS).fillna("").astype(str)
+    df.apply(lambda col: col.map(_csv_safe)).to_csv(path, index=False)
+    return path
+
+
+def write_json(findings: pd.DataFrame, path: Path) -> Path:
+    records = findings.reindex(columns=COLUMNS).fillna("").astype(str).to_dict(orient="records")
+    path.write_text(json.dumps(records, indent=1), encoding="utf-8")
+    return path
+
+
+def _epoch_ms(when: str | None) -> int:
+    """OCSF timestamps are milliseconds since the epoch."""
+    t = dt.datetime.fromisoformat(when) if when else dt.datetime.now(dt.timezone.utc)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return int(t.timestamp() * 1000)
+
+
+def _uid(rec: dict) -> str:
+    """Stable across runs for the same check and resource, so a SIEM can follow one finding over time."""
+    key = "|".join(rec.get(k, "") for k in ("account_id", "region", "cluster", "check_id", "resource_type",
+                                              "resource_id"))
+    return f"eksaudit:{rec.get('check_id', '')}:{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict | None = None) -> list[dict]:
+    """One OCSF Compliance Finding (class 2003) per finding row."""
+    if catalog is None:
+        from .checks import load
+
+        catalog = load()
+    run = run or {}
+    when = _epoch_ms(run.get("finished") or run.get("started"))
+    seen: dict[str, int] = {}
+    events = []
+    for rec in findings.reindex(columns=COLUMNS).fillna("").astype(str).to_dict(orient="records"):
+        chk = catalog.get(rec["check_id"])
+        sev = SEVERITY_ID.get(rec["severity"], 0)
+        cstatus_id, cstatus = COMPLIANCE_STATUS.get(rec["status"], (0, "Unknown"))
+        fstatus_id, fstatus = FINDING_STATUS.get(rec["status"], (1, "New"))
+        uid = _uid(rec)
+        seen[uid] = seen.get(uid, 0) + 1
+        if seen[uid] > 1:  # two rows about the same resource (e.g. two reasons): keep uids unique in a run
+            uid = f"{uid}-{seen[uid]}"
+        refs = dict(getattr(chk, "references", {}) or {})
+        standards = [STANDARD] + ([CIS_EKS] if refs.get("cis_eks") else [])
+        requirements = [r for r in [getattr(chk, "requirement", "")] if r]
+        requirements += [f"{CIS_EKS} {refs['cis_eks']}"] if refs.get("cis_eks") else []
+        compliance = {"control": rec["check_id"], "standards": standards, "requirements": requirements,
+                      "status": cstatus, "status_id": cstatus_id, "status_code": rec["status"],
+                      "status_detail": rec["reason"]}
+        resource = {"uid": rec["resource_id"], "name": rec["resource_id"], "type": rec["resource_type"],
+                    "cloud_partition": "aws"}
+        if rec["region"]:
+            resource["region"] = rec["region"]
+        if rec["cluster"]:
+            resource["data"] = {"eks_cluster": rec["cluster"]}
+        cloud: dict = {"provider": "AWS"}
+        if rec["account_id"]:
+            cloud["account"] = {"uid": rec["account_id"], "type": "AWS Account", "type_id": 10}
+        if rec["region"]:
+            cloud["region"] = rec["region"]
+        info = {"uid": uid, "title": rec["title"], "desc": getattr(chk, "practice", "") or rec["title"],
+                "types": ["Compliance", rec["domain"]], "created_time": when}
+        event = {
+            "activity_id": ACTIVITY_CREATE, "activity_name": "Create",
+            "category_uid": CATEGORY_UID, "category_name": "Findings",
+            "class_uid": CLASS_UID, "class_name": "Compliance Finding",
+            "type_uid": CLASS_UID * 100 + ACTIVITY_CREATE, "type_name": "Compliance Finding: Create",
+            "severity_id": sev, "severity": SEVERITY_NAME.get(sev, "Unknown"),
+            "status_id": fstatus_id, "status": fstatus,
+            "time": when, "message": rec["reason"],
+            "metadata": {"version": OCSF_VERSION,
+                         "product": {"name": "eksaudit", "vendor_name": "eksaudit", "version": __version__},
+                         "uid": f"{rec['run_id']}:{uid}" if rec["run_id"] else uid,
+                         "profiles": ["cloud"]},
+            "finding_info": info,
+            "compliance": compliance,
+            "remediation": {"desc": rec["remediation"] or getattr(chk, "remediation", "")},
+            "resources": [resource],
+            "cloud": cloud,
+            "unmapped": {"run_id": rec["run_id"], "evidence": rec["evidence"], "cluster": rec["cluster"]},
+        }
+        events.append(event)
+    return events
+
+
+def write_ocsf(findings: pd.DataFrame, path: Path, run: dict | None = None) -> Path:
+    """A JSON array of OCSF events (what Security Lake custom sources and most SIEM loaders take)."""
+    path.write_text(json.dumps(ocsf_events(findings, run), indent=1), encoding="utf-8")
+    return path
+
+
+def write_all(findings: pd.DataFrame, folder: Path, run: dict | None = None) -> list[Path]:
+    folder = Path(folder)
+    return [write_csv(findings, folder / "findings.csv"), write_json(findings, folder / "findings.json"),
+            write_ocsf(findings, folder / "findings.ocsf.json", run)]

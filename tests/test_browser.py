@@ -1,0 +1,257 @@
+"""The pack as a reviewer sees it: pages in headless Chromium (Debian's, driven by Playwright) and its PDFs.
+
+Needs /usr/bin/chromium and poppler's pdftoppm (`make system-deps` installs both). In CI (CI set) a missing tool
+fails these tests; elsewhere they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from eksaudit import render
+from eksaudit.cli import main
+from eksaudit.pack import verify
+from eksaudit.pdf import FLAGS, PACK_PDF, find_chromium
+from eksaudit.runner import _pdfs
+
+CHROMIUM = "/usr/bin/chromium"
+DOMAIN_PAGES = ["iam.html", "network.html", "logging.html", "images.html"]
+# FLAGS minus the print-only one; Playwright adds --headless and its own fresh --user-data-dir.
+BROWSER_ARGS = [f for f in FLAGS if f not in ("--headless", "--no-pdf-header-footer")]
+
+
+def need(ok: bool, what: str) -> None:
+    if ok:
+        return
+    message = f"{what} is missing: run `make system-deps` (apt-get install chromium poppler-utils)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    need(os.access(CHROMIUM, os.X_OK), CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+SIGN_KEY = "test-signing-key"
+
+
+@pytest.fixture(scope="module")
+def pdf_pack(demo_pack, tmp_path_factory):
+    """`eksaudit run --evidence <demo evidence> --pdf --chromium ... --sign-key ...`: the demo's evidence through
+    the same CLI path as `eksaudit demo --pdf`, without a second demo environment."""
+    need(os.access(CHROMIUM, os.X_OK), CHROMIUM)
+    pack, _ = demo_pack
+    work = tmp_path_factory.mktemp("pdf")
+    (work / "key").write_text(SIGN_KEY + "\n")
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = main(["run", "--evidence", str(pack / "evidence"), "--out", str(work / "pack"), "--pdf",
+                     "--chromium", CHROMIUM, "--sign-key", str(work / "key")])
+    assert code in (0, 1), err.getvalue()
+    assert "PDFs skipped" not in err.getvalue(), err.getvalue()
+    assert "pack.pdf" in out.getvalue()
+    return work / "pack"
+
+
+class Watch:
+    """Console errors, uncaught exceptions, failed loads and dialogs of one browser page."""
+
+    def __init__(self, page):
+        self.problems: list[str] = []
+        page.on("console", lambda m: m.type in ("error", "warning") and self.problems.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"requestfailed: {r.url}"))
+        page.on("dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss()))
+
+
+def test_pages_load_clean_and_link_to_each_other(browser, demo_pack, tmp_path):
+    pack, _ = demo_pack
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page)
+    index = (pack / "index.html").resolve().as_uri()
+    page.goto(index)
+    assert page.title().startswith("EKS security audit")
+    rows = page.locator("table.ek-table").last.locator("tbody tr")
+    assert rows.count() > 0
+    for href in DOMAIN_PAGES:
+        page.goto(index)
+        page.click(f'nav a[href="{href}"]')
+        page.wait_for_load_state()
+        assert page.url.endswith("/" + href)
+        assert page.locator(f'nav a[aria-current="page"][href="{href}"]').count() == 1
+        assert page.locator(".ek-card h3").count() > 0, f"{href} shows no checks"
+        assert page.locator("svg[role=img] rect").count() > 0, f"{href} has no chart"
+        page.click('nav a[href="index.html"]')
+        page.wait_for_load_state()
+        assert page.url.endswith("/index.html")
+    # A top risk links to its check on the domain page.
+    page.goto(index)
+    risk = page.locator('a[href*=".html#"]').first
+    target = risk.get_attribute("href")
+    risk.click()
+    page.wait_for_load_state()
+    page_name, anchor = target.split("#")
+    assert page.url.endswith(f"/{page_name}#{anchor}")
+    assert page.locator(f'h3[id="{anchor}"]').count() == 1
+    shot = tmp_path / "index.png"
+    page.goto(index)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    assert watch.problems == []
+    page.close()
+
+
+@pytest.mark.parametrize("name", ["index.html", *DOMAIN_PAGES])
+def test_nothing_cut_off_at_print_width(browser, demo_pack, name):
+    """On an A4-landscape-wide print layout, no table or chart is wider than the page: long values wrap."""
+    pack, _ = demo_pack
+    page = browser.new_page(viewport={"width": 1040, "height": 800})
+    page.emulate_media(media="print")
+    page.goto((pack / name).resolve().as_uri())
+    widest = page.evaluate("Math.max(...[...document.querySelectorAll('table, svg')]"
+                           ".map(e => e.getBoundingClientRect().right))")
+    assert widest <= 1040 + 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1040
+    page.close()
+
+
+def test_index_shows_every_practice(browser, demo_pack):
+    from eksaudit.requirements import PRACTICES
+
+    pack, _ = demo_pack
+    page = browser.new_page()
+    page.goto((pack / "index.html").resolve().as_uri())
+    text = page.inner_text("main")
+    missing = [pid for pid, _, _ in PRACTICES if pid not in text]
+    assert not missing
+    page.close()
+
+
+def test_hostile_names_stay_text(browser, tmp_path):
+    """Names are attacker-controlled: markup, script and javascript: links in them render as text."""
+    hostile = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)",
+               "</td></tr></table><h1>fake</h1>", "a\u202eevil"]
+    df = pd.DataFrame({"status": ["FAIL"] * 5, "resource_id": hostile, "check_id": hostile})
+    body = render.table(df, links={"check_id": lambda r: r["check_id"]}) + render.bar_chart(
+        pd.DataFrame({"status": ["FAIL"] * 5, "domain": hostile}), "domain")
+    path = tmp_path / "hostile.html"
+    path.write_text(render.page('<script>alert("t")</script>', body), encoding="utf-8")
+    page = browser.new_page()
+    watch = Watch(page)
+    page.goto(path.resolve().as_uri())
+    assert page.locator("script, img, main h1").count() == 0
+    assert page.locator("main a").count() == 0  # not a pack page: no link at all
+    text = page.inner_text("main")
+    assert '<script>alert("x")</script>' in text and "\\u202e" in text
+    assert page.title() == '<script>alert("t")</script>'
+    assert watch.problems == []
+    page.close()
+
+
+def _pgm(path: Path) -> tuple[int, int, bytes]:
+    """Width, height and pixels of a binary greyscale PGM (what `pdftoppm -gray` writes)."""
+    data = path.read_bytes()
+    fields, pos = [], 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b"#":
+            pos = data.index(b"\n", pos)
+            continue
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    assert fields[0] == b"P5" and int(fields[3]) == 255
+    w, h = int(fields[1]), int(fields[2])
+    return w, h, data[pos + 1:pos + 1 + w * h]
+
+
+def test_pdfs_made_for_every_page_and_not_blank(pdf_pack, tmp_path):
+    need(shutil.which("pdftoppm") is not None, "pdftoppm (poppler-utils)")
+    for name in ["index.pdf", *[p.replace(".html", ".pdf") for p in DOMAIN_PAGES], PACK_PDF]:
+        assert (pdf_pack / name).read_bytes()[:5] == b"%PDF-", name
+    run = json.loads((pdf_pack / "run.json").read_text())
+    assert run["pdf"].startswith("made:")
+    manifest = json.loads((pdf_pack / "manifest.json").read_text())
+    assert PACK_PDF in manifest["files"] and "iam.pdf" in manifest["files"]
+    subprocess.run(["pdftoppm", "-gray", "-r", "40", "-f", "1", "-l", "1", str(pdf_pack / PACK_PDF),
+                    str(tmp_path / "p")], check=True, capture_output=True)
+    (pgm,) = tmp_path.glob("p*.pgm")
+    w, h, pixels = _pgm(pgm)
+    assert w > h, "pages are A4 landscape"
+    inked = sum(1 for v in pixels if v < 200)
+    assert inked > 0.01 * w * h, f"page 1 is nearly blank ({inked} dark pixels of {w * h})"
+    assert inked < 0.6 * w * h, "page 1 is mostly black"
+    pages = subprocess.run(["pdfinfo", str(pdf_pack / PACK_PDF)], capture_output=True, text=True, check=True)
+    count = int(next(line.split()[-1] for line in pages.stdout.splitlines() if line.startswith("Pages:")))
+    singles = 0
+    for name in ["index.pdf", *[p.replace(".html", ".pdf") for p in DOMAIN_PAGES]]:
+        info = subprocess.run(["pdfinfo", str(pdf_pack / name)], capture_output=True, text=True, check=True)
+        singles += int(next(ln.split()[-1] for ln in info.stdout.splitlines() if ln.startswith("Pages:")))
+    assert count >= 5 and abs(count - singles) <= 5, (count, singles)  # the pack PDF holds every page
+
+
+def test_pdf_text_has_findings(pdf_pack):
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    text = subprocess.run(["pdftotext", str(pdf_pack / "iam.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "IAM-07" in text and "Remediation" in text and "Offenders" in text
+
+
+def test_pdf_skipped_without_chromium_says_so_once(demo_pack, tmp_path, monkeypatch):
+    pack, _ = demo_pack
+    copy = Path(shutil.copytree(pack, tmp_path / "pack"))
+    said: list[str] = []
+    assert _pdfs(copy, str(tmp_path / "no-such-chromium"), ["index.html"], said.append).startswith("skipped")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_chromium() is None
+    assert _pdfs(copy, None, ["index.html"], said.append).startswith("skipped")
+    assert len(said) == 2 and all("PDFs skipped" in s and "apt-get install chromium" in s and "--chromium" in s
+                                  for s in said)
+    assert not list(copy.glob("*.pdf"))
+
+
+def test_sortable_tables_work_under_the_csp(browser, tmp_path):
+    """The one allowed script runs (filter and sort); an extra inline script is blocked and reported."""
+    df = pd.DataFrame({"name": ["b-two", "a-one", "c-three"], "n": ["2", "10", "1"]})
+    path = tmp_path / "sortable.html"
+    path.write_text(render.page("t", render.sortable(df) + "<script>document.title='pwned'</script>"))
+    page = browser.new_page()
+    watch = Watch(page)
+    page.goto(path.resolve().as_uri())
+    assert page.title() == "t"
+    assert any("Content Security Policy" in p for p in watch.problems)
+    page.fill(".ek-sortable input", "a-one")
+    assert page.locator(".ek-sortable tbody tr:visible").count() == 1
+    page.fill(".ek-sortable input", "")
+    page.locator(".ek-sortable th").nth(1).click()
+    assert page.locator(".ek-sortable tbody tr td:nth-child(2)").all_inner_texts() == ["1", "2", "10"]
+    page.close()
+
+
+def test_pdf_pack_verifies_signed_and_a_changed_pdf_is_named(pdf_pack, tmp_path):
+    assert verify(pdf_pack, SIGN_KEY.encode()) == []
+    copy = Path(shutil.copytree(pdf_pack, tmp_path / "copy"))
+    body = bytearray((copy / "iam.pdf").read_bytes())
+    body[len(body) // 2] ^= 0x01
+    (copy / "iam.pdf").write_bytes(bytes(body))
+    assert verify(copy, SIGN_KEY.encode()) == ["changed: iam.pdf"]
