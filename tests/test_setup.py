@@ -47,3 +47,11 @@ def test_make_targets_and_ci():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert readme.index("make demo") < readme.index("make test") < 2000
+
+
+def test_readme_lists_every_check():
+    from eksaudit.checks import load
+
+    readme = (ROOT / "README.md").read_text()
+    missing = [cid for cid in load() if f"| {cid} |" not in readme]
+    assert not missing, f"README's check table lacks {missing}"

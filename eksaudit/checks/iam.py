@@ -715,5 +715,5 @@ def iam_10(f: Frames, p: dict) -> list[dict]:
         rows.append(_principal_row(f, pr, "FAIL" if found else "PASS",
                                    f"node role may perform ECR write actions ({', '.join(sorted(found)[:3])}); "
                                    f"granted by {_by_statement(found)}" if found
-                                   else "node role has at most read-only ECR access", resource_type="node-role"))
+                                   else "node role has at most read-only ECR access"))
     return rows

@@ -62,10 +62,14 @@ def seed(acct: DemoAccount) -> None:
                                            "securityGroupIds": [acct.ids[f"{WEAK}:sg"]],
                                            "endpointPublicAccess": False, "endpointPrivateAccess": True},
                        tags={"team": "legacy", "env": "dev"})
+    # moto gives every node group an SSH key; the hardened one admits SSH only from a bastion security group.
+    bastion = acct.client("ec2").create_security_group(
+        GroupName=f"{HARDENED}-bastion", Description="bastion hosts", VpcId=acct.ids[f"{HARDENED}:vpc"])["GroupId"]
     for cluster, role in ((WEAK, node_arn[WEAK]), (BATCH, node_arn[WEAK]), (HARDENED, node_arn[HARDENED])):
+        extra = {"remoteAccess": {"ec2SshKey": "ops", "sourceSecurityGroups": [bastion]}} if cluster == HARDENED else {}
         eks.create_nodegroup(clusterName=cluster, nodegroupName=f"{cluster}-ng", nodeRole=role,
                              subnets=json.loads(acct.ids[f"{WEAK if cluster != HARDENED else HARDENED}:subnets"]),
-                             scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2})
+                             scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2}, **extra)
 
     # IRSA for prod-hardened: the OIDC provider of its issuer and per-application roles trusting it.
     issuer = eks.describe_cluster(name=HARDENED)["cluster"]["identity"]["oidc"]["issuer"]

@@ -210,7 +210,10 @@ def node_roles(f: Frames) -> pd.DataFrame:
                              "role_arn": str(m.get("rolearn", "")), "source": "aws-auth mapRoles", "error": "",
                              "evidence": ref(e, "kube-system/aws-auth")})
     named = {r["role_arn"] for r in rows if r["role_arn"]}
-    auth = f.iam_auth if f.evidence.responses(GAAD) else None
+    # While some cluster's node roles are unknown, a role that merely looks like a node role may be that
+    # cluster's: say nothing account-level about it (the cluster's ERROR row covers it).
+    incomplete = any(r["error"] for r in rows)
+    auth = f.iam_auth if f.evidence.responses(GAAD) and not incomplete else None
     for p in auth.principals() if auth else []:
         if p["type"] != "role" or p["arn"] in named or p["service_linked"]:
             continue
