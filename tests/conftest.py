@@ -38,3 +38,12 @@ def demo_pack(demo_env, tmp_path_factory):
     out = tmp_path_factory.mktemp("packs") / "demo"
     pack, findings = run_pack(out, collect=lambda d: collect(target, source, d, attachments=extra["attachments"]))
     return pack, findings
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Show the fault matrix size in every run's output, not only with -s."""
+    import sys
+
+    faults = sys.modules.get("tests.test_faults")
+    for line in getattr(faults, "SUMMARY", []):
+        terminalreporter.write_line(line)

@@ -197,6 +197,9 @@ def _in_scope(df, err: dict):
     return mask
 
 
+SUMMARY: list[str] = []
+
+
 def test_matrix_covers_every_collected_input(base):
     """The matrix is every planned AWS operation and every Kubernetes kind; every input the demo collection
     recorded is in it (a read made outside the plan would escape the policy and this matrix)."""
@@ -209,8 +212,10 @@ def test_matrix_covers_every_collected_input(base):
     assert set(probes) <= set(_probe_inputs()), f"probes missing from the matrix: {set(probes) - set(_probe_inputs())}"
     n_aws, n_k8s = len(plan()), len(k8s.KINDS)
     total = n_aws * len(AWS_FAULTS) + n_k8s * len(K8S_FAULTS) + len(probes) * len(PROBE_FAULTS)
-    print(f"\nfault matrix: {n_aws} AWS operations x {len(AWS_FAULTS)} faults + {n_k8s} Kubernetes kinds x "
-          f"{len(K8S_FAULTS)} faults + {len(probes)} probes x {len(PROBE_FAULTS)} faults = {total} cases")
+    line = (f"fault matrix: {n_aws} AWS operations x {len(AWS_FAULTS)} faults + {n_k8s} Kubernetes kinds x "
+            f"{len(K8S_FAULTS)} faults + {len(probes)} probes x {len(PROBE_FAULTS)} faults = {total} cases")
+    print("\n" + line)
+    SUMMARY.append(line)  # shown in the run's closing summary by conftest.py
 
 
 def _probe_inputs() -> list[str]:
