@@ -60,7 +60,7 @@ def iam_06(f: Frames, p: dict) -> pd.DataFrame:
                 for lbl, wl in zip(w["labels"], w["workload"])]
     key = ["cluster", "namespace", "service_account"]
     apps = w.groupby(key)["app"].agg(lambda s: sorted(set(s)))
-    w["sharing"] = [apps[k] for k in zip(w["cluster"], w["namespace"], w["service_account"])]
+    w = w.join(apps.rename("sharing"), on=key)
     default = w["service_account"] == "default"
     shared = w["sharing"].map(len) > 1
     reason = np.where(

@@ -267,10 +267,10 @@ def container_images(f: Frames) -> pd.DataFrame:
                     for e in ev.errors("aws:ecr:DescribeImages")}
     images = f.ecr_images
     by_repo = {k: g for k, g in images.groupby(["region", "repository"])} if not images.empty else {}
-    rows = []
-    for row in c.to_dict("records"):
-        parts = split_image(row["image"])
-        out = {**row, **{k: parts[k] for k in ("registry", "repository", "tag", "digest", "ecr_account", "ecr_region")},
+    resolved: dict[str, dict] = {}  # image -> its resolution: estates run far fewer images than containers
+    for image in c["image"].unique():
+        parts = split_image(image)
+        out = {**{k: parts[k] for k in ("registry", "repository", "tag", "digest", "ecr_account", "ecr_region")},
                "match": "", "match_detail": "", "image_digest": "", "image_tags": [], "pushed_at": None,
                "scan_status": "", "scan_detail": "", "scan_completed_at": None,
                **{s.lower(): 0 for s in SEVERITIES}, "tag_mutability": "", "scan_on_push": None,
@@ -310,7 +310,8 @@ def container_images(f: Frames) -> pd.DataFrame:
                                 "scan_detail": hit["scan_detail"], "scan_completed_at": hit["scan_completed_at"],
                                 **{s.lower(): int(hit[s.lower()]) for s in SEVERITIES},
                                 "image_evidence": hit["scan_evidence"]})
-        rows.append(out)
+        resolved[image] = out
+    rows = [{**row, **resolved[row["image"]]} for row in c.to_dict("records")]
     cols = list(c.columns) + ["registry", "repository", "tag", "digest", "ecr_account", "ecr_region", "match",
                               "match_detail", "image_digest", "image_tags", "pushed_at", "scan_status", "scan_detail",
                               "scan_completed_at", *[s.lower() for s in SEVERITIES], "tag_mutability", "scan_on_push",
