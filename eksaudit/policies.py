@@ -29,7 +29,7 @@ NEVER = {"GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Lookup", "Search", "Scan", "Query", "Select")
 
 
-# botocore service name -> IAM action prefix, where they differ (beyond collect.steps.IAM_PREFIX).
+# botocore service name -> IAM action prefix, where they differ.
 SERVICE_PREFIX = {"elbv2": "elasticloadbalancing", "elb": "elasticloadbalancing", "accessanalyzer": "access-analyzer",
                   "sso-admin": "sso", "stepfunctions": "states", "resourcegroupstaggingapi": "tag",
                   "opensearch": "es"}
@@ -53,12 +53,9 @@ ACTION_NAMES = {
 
 def action_for(service: str, operation: str) -> str:
     """The IAM action that authorises one API call (botocore service name and operation name)."""
-    from .collect.steps import IAM_PREFIX
-
     if (service, operation) in ACTION_NAMES:
         return ACTION_NAMES[(service, operation)]
-    prefix = SERVICE_PREFIX.get(service) or IAM_PREFIX.get(service, service)
-    return f"{prefix}:{operation}"
+    return f"{SERVICE_PREFIX.get(service, service)}:{operation}"
 
 
 def is_read_action(action: str) -> bool:

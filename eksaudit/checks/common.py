@@ -29,3 +29,10 @@ def result(df: pd.DataFrame, status: pd.Series, reason: pd.Series, resource_type
     if severity is not None:
         out["severity"] = severity
     return out
+
+
+def row(status: str, rtype: str, rid: str, reason: str, evidence: str = "", cluster: str = "", region: str = "",
+        account_id: str = "", **extra) -> dict:
+    """One check row from scalars (the per-resource counterpart of `result`)."""
+    return {"status": status, "resource_type": rtype, "resource_id": rid, "reason": reason, "evidence": evidence,
+            "cluster": cluster, "region": region, "account_id": account_id, **extra}

@@ -19,7 +19,7 @@ from ..policy import (
     trust_principals,
 )
 from . import check
-from .common import SYSTEM_NAMESPACES, container_id, outside, result
+from .common import SYSTEM_NAMESPACES, container_id, outside, result, row
 
 GAAD = "aws:iam:GetAccountAuthorizationDetails"
 # EKS actions that change clusters or who can reach them; botocore's model gives the real action list.
@@ -164,9 +164,8 @@ def _cluster_rows(f: Frames):
 
 
 def _row(c: dict, status: str, rtype: str, rid: str, reason: str, evidence: str = "", cluster: str | None = None) -> dict:
-    return {"account_id": c.get("account_id", ""), "region": c.get("region", ""),
-            "cluster": c.get("cluster", "") if cluster is None else cluster, "status": status,
-            "resource_type": rtype, "resource_id": rid, "reason": reason, "evidence": evidence or c.get("evidence", "")}
+    return row(status, rtype, rid, reason, evidence or c.get("evidence", ""),
+               c.get("cluster", "") if cluster is None else cluster, c.get("region", ""), c.get("account_id", ""))
 
 
 # ---- IAM-01 -------------------------------------------------------------------------------------------------

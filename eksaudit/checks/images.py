@@ -13,6 +13,7 @@ from ..frames.images import collected_at, scan_coverage, split_image
 from ..frames.kubernetes import WORKLOAD_INPUTS
 from . import check
 from .common import SYSTEM_NAMESPACES, container_id, result
+from .common import row as _row
 
 # Registries AWS itself publishes EKS add-ons from (VPC CNI, kube-proxy, CoreDNS, CSI drivers).
 AWS_ADDON_REGISTRIES = ["602401143452.dkr.ecr.*.amazonaws.com", "*.dkr.ecr.*.amazonaws.com/eks/*",
@@ -79,12 +80,6 @@ def _days(delta: pd.Timedelta) -> int:
 
 def _age_text(at: pd.Timestamp, now: pd.Timestamp) -> str:
     return f"{at:%Y-%m-%d} ({_days(now - at)} days before collection)"
-
-
-def _row(status: str, rtype: str, rid: str, reason: str, evidence: str = "", cluster: str = "", region: str = "",
-         account_id: str = "", **extra) -> dict:
-    return {"status": status, "resource_type": rtype, "resource_id": rid, "reason": reason, "evidence": evidence,
-            "cluster": cluster, "region": region, "account_id": account_id, **extra}
 
 
 def _where(g: pd.DataFrame) -> str:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-# botocore service name -> IAM action prefix, where they differ
-IAM_PREFIX = {"elbv2": "elasticloadbalancing", "logs": "logs", "cloudwatch": "cloudwatch"}
-
 
 @dataclasses.dataclass(frozen=True)
 class Step:
