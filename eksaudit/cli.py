@@ -11,9 +11,11 @@ from . import __version__
 from .errors import UserError
 
 EXIT_HELP = """exit codes:
-  0  the run completed and no FAIL finding is at or above --fail-on
+  0  the run completed, every check was verified, and no FAIL finding is at or above --fail-on
   1  the run completed and FAIL findings at or above --fail-on exist
-  2  the run could not complete (bad input, missing credentials, unreadable snapshot, ...)
+  2  the run could not complete (bad input, missing credentials, caller not identified, unreadable snapshot, ...)
+  3  the run completed but is incomplete: some checks could not be verified (ERROR findings) and no FAIL at or
+     above --fail-on; --accept-incomplete [IDS] accepts known gaps
 """
 
 
@@ -44,6 +46,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                    help="also print every page and the whole pack (pack.pdf) to PDF with headless Chromium")
     p.add_argument("--chromium", metavar="PATH", help="Chrome/Chromium binary for the PDFs (implies --pdf; default: found on PATH)")
     p.add_argument("--sign-key", metavar="FILE", help="sign the manifest with the HMAC key in this file")
+    p.add_argument("--accept-incomplete", nargs="?", const="*", default="", metavar="IDS",
+                   help="do not exit 3 for ERROR findings: all of them, or those of these comma-separated check IDs "
+                        "or input keys (e.g. IAM-03,aws:eks:ListAddons)")
 
 
 def _sign_key(a: argparse.Namespace) -> bytes | None:
@@ -107,15 +112,29 @@ def _out(a: argparse.Namespace, run_id: str) -> Path:
     return Path(a.out) if a.out else Path("reports") / run_id
 
 
-def _finish(pack: Path, findings, fail_on: str) -> int:
-    from .runner import exit_code
+def _accepted(a: argparse.Namespace) -> list[str]:
+    return [x.strip() for x in (getattr(a, "accept_incomplete", "") or "").split(",") if x.strip()]
+
+
+def _finish(pack: Path, findings, fail_on: str, accept: list[str] | None = None) -> int:
+    from .not_audited import unverified_checks
+    from .runner import exit_code, unaccepted_errors
 
     counts = findings["status"].value_counts().to_dict()
     print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"pack: {pack.resolve() / 'index.html'}")
     if (pack / "pack.pdf").is_file():
         print(f"pdf: {pack.resolve() / 'pack.pdf'}")
-    return exit_code(findings, fail_on)
+    unverified = unverified_checks(findings)
+    if unverified:
+        open_errors = unaccepted_errors(findings, accept)
+        note = ("all accepted with --accept-incomplete" if open_errors.empty else
+                f"{len(open_errors)} not accepted" if accept else "")
+        total = findings["check_id"].nunique()
+        print(f"eksaudit: incomplete audit: {len(unverified)} of {total} checks could not be verified everywhere "
+              f"({int((findings['status'] == 'ERROR').sum())} ERROR findings{'; ' + note if note else ''}); "
+              "see 'Not audited' in index.html", file=sys.stderr)
+    return exit_code(findings, fail_on, accept)
 
 
 def cmd_collect(a: argparse.Namespace) -> int:
@@ -147,7 +166,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         files = _attachments(a)
         pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
                                   params=params, run_id=run_id, fail_on=a.fail_on, **options)
-    return _finish(pack, findings, a.fail_on)
+    return _finish(pack, findings, a.fail_on, _accepted(a))
 
 
 def cmd_demo(a: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ class Evidence:
             e.setdefault("source", e["input"].split(":", 1)[0])
         self.entries: list[dict] = entries
         self._cache: dict[str, Any] = {}
+        # Told of every input read by key, so the engine can compare what a check reads with what it declares.
+        self.on_read: Callable[[str], None] | None = None
 
     @property
     def account(self) -> str:
@@ -44,9 +47,10 @@ class Evidence:
 
     @cached_property
     def by_input(self) -> dict[str, list[dict]]:
-        out: dict[str, list[dict]] = {}
+        """Input key -> its manifest entries (ok and error); every lookup is reported to `on_read`."""
+        out = _InputIndex(self)
         for e in self.entries:
-            out.setdefault(e["input"], []).append(e)
+            dict.setdefault(out, e["input"], []).append(e)
         return out
 
     def load(self, entry: dict) -> Any:
@@ -65,6 +69,26 @@ class Evidence:
     def errors(self, input_key: str) -> list[dict]:
         return [e for e in self.by_input.get(input_key, []) if e["status"] == "error"]
 
+    def read(self, input_key: str) -> None:
+        if self.on_read is not None:
+            self.on_read(input_key)
+
     def k8s_items(self, plural: str) -> list[tuple[str, dict]]:
         """(cluster, object) for every collected object of a kind."""
         return [(e["cluster"], item) for e, data in self.responses(f"k8s:{plural}") for item in data.get("items", [])]
+
+
+class _InputIndex(dict):
+    """The by-input index; lookups by key count as reading that input."""
+
+    def __init__(self, ev: Evidence):
+        super().__init__()
+        self._ev = ev
+
+    def get(self, key, default=None):
+        self._ev.read(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self._ev.read(key)
+        return super().__getitem__(key)

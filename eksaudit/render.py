@@ -27,7 +27,9 @@ CSS = """<style>
 .ek-card{border:1px solid #ccc;border-left:6px solid #263238;padding:8px 12px;margin:12px 0;
  font:14px/1.5 system-ui,sans-serif}
 .ek-muted{color:#555}
-.ek-table,.ek-badge,.ek-card{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.ek-banner{border:2px solid #b71c1c;background:#ffebee;color:#7f0000;padding:8px 12px;margin:12px 0;
+ font:15px/1.5 system-ui,sans-serif}
+.ek-table,.ek-badge,.ek-card,.ek-banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 @media print{.ek-table th{position:static}.ek-table thead{display:table-header-group}
  .ek-table tr{break-inside:avoid}.ek-table td{max-width:none}.ek-card h3{break-after:avoid}}
 </style>"""

@@ -19,6 +19,7 @@ from .checks import run_checks
 from .errors import UserError
 from .evidence import Evidence
 from .findings import SEVERITIES, at_or_above
+from .not_audited import not_audited, unverified_checks
 from .pack import write_manifest
 
 DOMAIN_NOTEBOOKS = ["iam", "network", "logging", "images"]
@@ -83,7 +84,7 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
     kernel = KERNEL_OPTIONS or {"kernel_manager_class": _kernel_manager_class(sockets)}
     out_nb = pack / "notebooks" / f"{name}.ipynb"
     papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(out_nb), parameters=parameters,
-                               kernel_name="python3", progress_bar=False, log_output=False, cwd=str(pack),
+                               kernel_name="python3", progress_bar=False, log_output=False,
                                **kernel)
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
@@ -107,7 +108,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
     say = say or (lambda line: print(line, file=sys.stderr))
     if fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}")
-    out = Path(out).resolve()  # papermill changes the process cwd from worker threads
+    # Absolute from the start; papermill runs without cwd= (its chdir is process-wide and races across threads).
+    out = Path(out).resolve()
     if out.exists():
         raise UserError(f"output folder already exists: {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +130,9 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
                "account": ev.account, "caller": ev.manifest.get("caller", ""), "regions": ev.manifest.get("regions"),
                "clusters": ev.clusters, "kubernetes_source": ev.manifest.get("kubernetes_source", ""),
                "collected": [ev.manifest.get("started"), ev.manifest.get("finished")],
-               "params": params or {}, "fail_on": fail_on}
+               "params": params or {}, "fail_on": fail_on,
+               "unverified_checks": unverified_checks(findings),
+               "not_audited": not_audited(ev).to_dict(orient="records")}
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         (tmp / "notebooks").mkdir()
         names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]
@@ -182,7 +186,26 @@ def _relativise(pack: Path) -> None:
         nb.write_text(text, encoding="utf-8")
 
 
-def exit_code(findings: pd.DataFrame, fail_on: str) -> int:
-    """0: no FAIL at or above fail_on; 1: such findings exist."""
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def unaccepted_errors(findings: pd.DataFrame, accept: list[str] | None) -> pd.DataFrame:
+    """ERROR findings not covered by --accept-incomplete: "*" accepts all; otherwise check IDs, or input keys
+    (e.g. aws:eks:ListAddons) that the ERROR's reason names."""
+    errors = findings[findings["status"] == "ERROR"]
+    accept = accept or []
+    if "*" in accept:
+        return errors.iloc[0:0]
+    ids = {a for a in accept if ":" not in a}
+    keys = [a for a in accept if ":" in a]
+    known = errors["check_id"].isin(ids) | errors["reason"].map(lambda r: any(k in r for k in keys)).astype(bool)
+    return errors[~known]
+
+
+def exit_code(findings: pd.DataFrame, fail_on: str, accept_incomplete: list[str] | None = None) -> int:
+    """1: FAIL findings at or above fail_on (a proven failure outranks a gap); 3: otherwise, ERROR findings not
+    accepted with --accept-incomplete (the audit could not verify everything); 0: neither."""
     failed = findings[findings["status"] == "FAIL"]
-    return 1 if not at_or_above(failed, fail_on).empty else 0
+    if not at_or_above(failed, fail_on).empty:
+        return EXIT_FAIL
+    return EXIT_INCOMPLETE if len(unaccepted_errors(findings, accept_incomplete)) else EXIT_OK

@@ -38,6 +38,29 @@ def show_run(s: Summary) -> None:
     _display(render.table(pd.DataFrame(rows, columns=["", "value"])) + f"<p>Domain pages: {links}</p>")
 
 
+def show_incomplete(s: Summary) -> None:
+    """A banner first on the page when some checks could not be verified: the audit is not a clean one."""
+    unverified = s.run.get("unverified_checks") or []
+    if not unverified:
+        return
+    errors = int((s.findings["status"] == "ERROR").sum())
+    total = s.findings["check_id"].nunique()
+    _display(f'<div class="ek-banner" role="alert"><b>Incomplete audit.</b> {len(unverified)} of {total} checks '
+             f"could not be verified everywhere ({errors} ERROR findings): where an input could not be read, no "
+             f"PASS is claimed. Checks affected: {render.esc(', '.join(unverified))}. See "
+             '<a href="#not-audited">Not audited</a> for what was missing and how to fix it.</div>')
+
+
+def show_not_audited(s: Summary) -> None:
+    """Scope x missing inputs x cause x how to fix it, from the evidence manifest's failed reads."""
+    rows = pd.DataFrame(s.run.get("not_audited") or [], columns=["scope", "inputs", "cause", "checks", "fix"])
+    anchor = '<span id="not-audited"></span>'
+    if rows.empty:
+        _display(anchor + "<p>Every input was read: nothing was left unaudited.</p>")
+        return
+    _display(anchor + render.table(rows[["scope", "inputs", "cause", "checks", "fix"]]))
+
+
 def show_totals(s: Summary) -> None:
     f = s.findings
     by_domain = render.counts(f, "domain")

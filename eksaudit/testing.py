@@ -71,9 +71,10 @@ class EvidenceBuilder:
                           region=region, cluster=cluster, data=data)
         return self
 
-    def k8s_error(self, cluster: str, plural: str, kind: str = "access-denied", region: str = REGION) -> EvidenceBuilder:
+    def k8s_error(self, cluster: str, plural: str, kind: str = "access-denied", region: str = REGION,
+                  code: str = "403", message: str = "test") -> EvidenceBuilder:
         self.store.record(source="k8s", service="kubernetes", operation=plural, account=self.account, region=region,
-                          cluster=cluster, error={"kind": kind, "code": "403", "message": "test"})
+                          cluster=cluster, error={"kind": kind, "code": code, "message": message})
         return self
 
     def build(self) -> Evidence:
@@ -85,10 +86,23 @@ class EvidenceBuilder:
         return Evidence(self.store.root)
 
 
-def findings_for(check_id: str, ev: Evidence, params: dict | None = None) -> pd.DataFrame:
-    """Findings of one check over an evidence folder."""
+def findings_for(check_id: str, ev: Evidence, params: dict | None = None, crash_ok: bool = False) -> pd.DataFrame:
+    """Findings of one check over an evidence folder. A crash of the check fails the calling test (an ERROR
+    row written because the check raised is a defect, not a verdict) unless `crash_ok`."""
     load()
-    return run_checks(ev, params, ids=[check_id])
+    out = run_checks(ev, params, ids=[check_id])
+    if not crash_ok:
+        assert_no_crash(out)
+    return out
+
+
+def assert_no_crash(findings: pd.DataFrame) -> None:
+    """Fail when any finding is a crash row of the engine."""
+    from .checks import CRASH
+
+    crashed = findings[findings["reason"].str.startswith(CRASH)]
+    if len(crashed):
+        raise AssertionError("checks crashed: " + "; ".join(f"{r.check_id}: {r.reason}" for r in crashed.itertuples()))
 
 
 def pod(name: str, namespace: str = "app", containers: list[dict] | None = None, sa: str | None = None,

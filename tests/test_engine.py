@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eksaudit.checks import load, run_checks
 from eksaudit.testing import EvidenceBuilder, cluster_doc, findings_for, pod
 
@@ -68,8 +70,43 @@ def test_check_crash_is_error(tmp_path, monkeypatch):
         raise KeyError("surprise")
 
     monkeypatch.setitem(checks.CATALOG, "NET-07", type(chk)(**{**chk.__dict__, "func": boom}))
-    f = findings_for("NET-07", ev)
+    f = findings_for("NET-07", ev, crash_ok=True)
     assert list(f["status"]) == ["ERROR"] and "surprise" in f["reason"].iloc[0]
+    assert f["reason"].iloc[0].startswith(checks.CRASH)  # told apart from an ERROR about the evidence
+    with pytest.raises(AssertionError, match="checks crashed"):
+        findings_for("NET-07", ev)
+
+
+def test_one_error_row_per_scope_names_every_missing_input(tmp_path):
+    """A cluster with no Kubernetes objects at all: one ERROR per check for that cluster, naming each kind."""
+    b = EvidenceBuilder(tmp_path)
+    b.cluster("one")
+    kinds = ["pods", "serviceaccounts", "secrets", "configmaps", "rolebindings", "clusterrolebindings",
+             "deployments", "daemonsets", "statefulsets", "replicasets", "jobs", "cronjobs", "namespaces"]
+    for kind in kinds:
+        b.k8s_error("one", kind, kind="missing", code="NoSource", message="no Kubernetes source given")
+    f = findings_for("IAM-04", b.build())
+    errors = f[f["status"] == "ERROR"]
+    assert len(errors) == 1, errors["reason"].tolist()
+    row = errors.iloc[0]
+    assert (row["cluster"], row["resource_type"], row["resource_id"]) == ("one", "cluster", "one")
+    for kind in ("pods", "secrets", "rolebindings", "clusterrolebindings", "deployments"):
+        assert f"k8s:{kind}" in row["reason"], kind
+    assert "no Kubernetes source given" in row["reason"]
+    assert not (f["status"] == "PASS").any()
+
+
+def test_gap_rows_group_inputs_by_cause(tmp_path):
+    b = EvidenceBuilder(tmp_path)
+    b.cluster("one")
+    b.k8s_error("one", "pods")
+    b.k8s_error("one", "deployments", kind="throttled", code="429", message="TooManyRequests")
+    f = findings_for("IAM-07", b.build())
+    err = f[f["status"] == "ERROR"]
+    assert len(err) == 1
+    reason = err["reason"].iloc[0]
+    assert "k8s:pods" in reason and "access denied" in reason
+    assert "k8s:deployments throttled" in reason
 
 
 def test_catalog_metadata_complete():

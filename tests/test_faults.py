@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 import json
-import sys
 
 import botocore.exceptions as bex
 import pytest
@@ -147,26 +145,18 @@ def _all_inputs() -> dict[str, tuple[str, ...]]:
     return {c.id: tuple(c.all_inputs()) for c in load().values()}
 
 
-@functools.cache
-def _source(module: str) -> str:
-    return inspect.getsource(sys.modules[module])
+@functools.lru_cache(maxsize=1)
+def _soft_inputs() -> dict[str, frozenset[str]]:
+    return {c.id: frozenset(c.all_soft_inputs()) for c in load().values()}
 
 
 def soft_readers(input_key: str) -> set[str]:
-    """Checks that may read an input without declaring it (their module or their frames' modules name it):
-    they may change under its fault, but only to non-PASS statuses."""
-    from eksaudit.frames import BUILDERS
-
+    """Checks that declare the input (or one it feeds: children, a cluster's objects) as soft: they may change
+    under its fault, but only to non-PASS statuses."""
     affected = {input_key} | _descendants(input_key)
     if input_key in ("aws:eks:ListClusters", "aws:eks:DescribeCluster"):
-        affected |= {k.input for k in k8s.KINDS} | {"probe:"}
-    tokens = {key.rsplit(":", 1)[-1] or key for key in affected}
-    out = set()
-    for c in load().values():
-        modules = {c.func.__module__} | {BUILDERS[f][0].__module__ for f in c.frames if f in BUILDERS}
-        if any(t in _source(m) for t in tokens for m in modules):
-            out.add(c.id)
-    return out
+        affected |= {k.input for k in k8s.KINDS} | {"probe:tls"}
+    return {cid for cid, soft in _soft_inputs().items() if soft & affected}
 
 
 @pytest.fixture(scope="module")
@@ -255,13 +245,7 @@ def test_fault(base, input_key):
                 assert bad.empty, f"{cid} {fault}: {bad['status'].tolist()} in the failed scope of {input_key}"
         if i == 0:
             others = got[~got["check_id"].isin(dependent)]
-            named = {key for key in {input_key} | _descendants(input_key)}
-            says_so = {cid for cid, reason in zip(others["check_id"], others["reason"])
-                       if any(key in reason for key in named)}
-            soft = soft_readers(input_key) | says_so
-            changed_checks = {r[0] for r in _rows(others) ^ _rows(others_base)}
-            if changed_checks & soft:
-                print(f"\n{input_key}: read without being declared by {sorted(changed_checks & soft)}")
+            soft = soft_readers(input_key)  # declared soft: may change, never to PASS or NOT_APPLICABLE
             changed = _rows(others) ^ _rows(others_base)
             unrelated = sorted(r for r in changed if r[0] not in soft)
             assert not unrelated, f"{input_key} {fault}: unrelated findings changed: {unrelated[:3]}"

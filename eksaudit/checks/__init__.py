@@ -18,7 +18,7 @@ from .. import findings as fs
 from ..collect.faults import describe
 from ..collect.steps import depends_on
 from ..evidence import Evidence
-from ..frames import Frames, inputs_of
+from ..frames import Frames, inputs_of, soft_inputs_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,18 +36,26 @@ class Check:
     params: dict = dataclasses.field(default_factory=dict)  # parameter name -> default
     references: dict = dataclasses.field(default_factory=dict)  # cis_eks, securityhub, prowler, ...
     requirement: str = ""  # the requirements-document practice this check audits, e.g. "IAM-1"
+    soft_inputs: tuple[str, ...] = ()  # read for some verdicts only: the check itself says ERROR where they failed
 
     def all_inputs(self) -> list[str]:
-        keys: list[str] = []
-        for name in self.frames:
-            keys.extend(inputs_of(name))
-        keys.extend(self.inputs)
-        out: list[str] = []
-        for k in keys:
-            for dep in depends_on(k):
-                if dep not in out:
-                    out.append(dep)
-        return out
+        """Every input a failure of which leaves this check's verdicts in that scope unproven."""
+        return _expand([k for name in self.frames for k in inputs_of(name)] + list(self.inputs))
+
+    def all_soft_inputs(self) -> list[str]:
+        """Inputs read for some verdicts only (the check's and its frames'), beyond the hard ones."""
+        hard = set(self.all_inputs())
+        keys = [k for name in self.frames for k in soft_inputs_of(name)] + list(self.soft_inputs)
+        return [k for k in _expand(keys) if k not in hard]
+
+
+def _expand(keys: list[str]) -> list[str]:
+    out: list[str] = []
+    for k in keys:
+        for dep in depends_on(k):
+            if dep not in out:
+                out.append(dep)
+    return out
 
 
 CATALOG: dict[str, Check] = {}
@@ -55,7 +63,7 @@ CATALOG: dict[str, Check] = {}
 
 def check(id: str, *, domain: str, title: str, severity: str, practice: str, rationale: str, remediation: str,
           frames: tuple[str, ...] = (), inputs: tuple[str, ...] = (), params: dict | None = None,
-          references: dict | None = None, requirement: str = "") -> Callable:
+          references: dict | None = None, requirement: str = "", soft_inputs: tuple[str, ...] = ()) -> Callable:
     """Register a check function in the catalog."""
     if severity not in fs.SEVERITIES:
         raise ValueError(f"{id}: bad severity {severity}")
@@ -64,7 +72,8 @@ def check(id: str, *, domain: str, title: str, severity: str, practice: str, rat
         if id in CATALOG:
             raise ValueError(f"duplicate check {id}")
         CATALOG[id] = Check(id, domain, title, severity, practice, rationale, remediation, func, tuple(frames),
-                            tuple(inputs), dict(params or {}), dict(references or {}), requirement)
+                            tuple(inputs), dict(params or {}), dict(references or {}), requirement,
+                            tuple(soft_inputs))
         return func
 
     return register
@@ -90,34 +99,90 @@ def rows(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
 
 # ---- the engine ---------------------------------------------------------------------------------------
 
+# Starts the reason of a row the engine wrote because the check itself raised: a defect of eksaudit, which tests
+# look for so that a crash can never pass for an ERROR verdict about the evidence.
+CRASH = "CHECK CRASHED"
+SCOPE_COLS = ("account_id", "region", "cluster")
 
-def _error_scopes(ev: Evidence, check: Check) -> list[dict]:
-    scopes = []
-    for key in check.all_inputs():
-        for e in ev.errors(key):
-            scopes.append({"account_id": e.get("account", ""), "region": e.get("region", ""),
-                           "cluster": e.get("cluster", ""), "input": key, "cause": describe(e.get("error", {}))})
-    return scopes
+
+def gaps(ev: Evidence, check: Check) -> list[dict]:
+    """The scopes where an input of `check` failed: one dict per (account, region, cluster) with every failed
+    input of the scope and its cause. Scopes come from hard inputs; soft inputs that failed in such a scope are
+    named too (the scope's one ERROR row then says everything that was missing there)."""
+    def failures(keys: list[str]) -> dict[tuple, dict[str, list[str]]]:
+        out: dict[tuple, dict[str, list[str]]] = {}
+        for key in keys:
+            for e in ev.errors(key):
+                scope = (e.get("account") or ev.account, e.get("region", ""), e.get("cluster", ""))
+                causes = out.setdefault(scope, {}).setdefault(key, [])
+                cause = describe(e.get("error", {}))
+                if cause not in causes:
+                    causes.append(cause)
+        return out
+
+    hard = failures(check.all_inputs())
+    soft = failures(check.all_soft_inputs())
+    result = []
+    for scope, inputs in hard.items():
+        merged = dict(inputs)
+        for sscope, sinputs in soft.items():
+            if _within(sscope, scope):
+                for key, causes in sinputs.items():
+                    merged.setdefault(key, []).extend(c for c in causes if c not in merged.get(key, []))
+        result.append({"account_id": scope[0], "region": scope[1], "cluster": scope[2], "inputs": merged})
+    return sorted(result, key=lambda g: (g["account_id"], g["region"], g["cluster"]))
+
+
+def _within(inner: tuple, outer: tuple) -> bool:
+    """Scope `inner` lies inside `outer` (an empty field of `outer` covers any value)."""
+    return all(not o or i == o for i, o in zip(inner, outer))
+
+
+def gap_reason(inputs: dict[str, list[str]]) -> str:
+    """"could not verify: <cause>: <input>, <input>; <cause>: <input>" grouping inputs that failed alike."""
+    by_cause: dict[str, list[str]] = {}
+    for key, causes in inputs.items():
+        by_cause.setdefault("; ".join(causes), []).append(key)
+    return "could not verify: " + "; ".join(f"{', '.join(keys)} {cause}" for cause, keys in by_cause.items())
 
 
 def _overlaps(df: pd.DataFrame, scope: dict) -> pd.Series:
     """Rows whose scope could be affected by a failed input of this scope (empty means 'any')."""
     mask = pd.Series(True, index=df.index)
-    for col in ("account_id", "region", "cluster"):
+    for col in SCOPE_COLS:
         if scope[col]:
             mask &= df[col].isin([scope[col], ""])
     return mask
 
 
+def _inside(df: pd.DataFrame, scope: dict) -> pd.Series:
+    """Rows that lie inside this scope."""
+    mask = pd.Series(True, index=df.index)
+    for col in SCOPE_COLS:
+        if scope[col]:
+            mask &= df[col] == scope[col]
+    return mask
+
+
+def _scope_type(g: dict) -> tuple[str, str]:
+    if g["cluster"]:
+        return "cluster", g["cluster"]
+    if g["region"]:
+        return "region", g["region"]
+    return "account", g["account_id"]
+
+
 def run_check(ev: Evidence, frames: Frames, check: Check, params: dict, run_id: str = "") -> pd.DataFrame:
     p = {k: params.get(k, v) for k, v in check.params.items()}
     try:
-        out = rows(check.func(frames, p)).copy()
+        with frames.consumer(f"check:{check.id}"):
+            out = rows(check.func(frames, p)).copy()
     except Exception as exc:  # a bug or unexpected evidence must not pass silently
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         out = pd.DataFrame([{"status": "ERROR", "resource_type": "check", "resource_id": check.id,
-                             "reason": f"check could not evaluate the evidence: {type(exc).__name__}: {exc} "
-                                       f"({tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"}])
+                             "reason": f"{CRASH}: the check failed on this evidence, nothing was verified "
+                                       f"({type(exc).__name__}: {exc} at {tb.filename.rsplit('/', 1)[-1]}:"
+                                       f"{tb.lineno}); this is a defect of eksaudit, please report it"}])
     for col in ("account_id", "region", "cluster", "evidence", "resource_type", "resource_id", "reason", "status"):
         if col not in out.columns:
             out[col] = ""
@@ -127,17 +192,19 @@ def run_check(ev: Evidence, frames: Frames, check: Check, params: dict, run_id: 
         out["severity"] = check.severity
     out["severity"] = out["severity"].fillna(check.severity).replace("", check.severity)
 
+    # One ERROR row per scope whose inputs failed: it replaces the PASS/NOT_APPLICABLE rows that scope could
+    # affect and the check's own ERROR rows inside it. FAIL rows stand: they were proven from what was read.
     errors = []
-    for scope in _error_scopes(ev, check):
-        hit = _overlaps(out, scope) & out["status"].isin(["PASS", "NOT_APPLICABLE"])
+    for g in gaps(ev, check):
+        hit = _overlaps(out, g) & out["status"].isin(["PASS", "NOT_APPLICABLE"])
+        hit |= _inside(out, g) & (out["status"] == "ERROR") & ~out["reason"].str.startswith(CRASH)
         out = out[~hit]
-        errors.append({"account_id": scope["account_id"] or ev.account, "region": scope["region"],
-                       "cluster": scope["cluster"], "status": "ERROR", "resource_type": "evidence",
-                       "resource_id": scope["input"], "severity": check.severity, "evidence": "evidence/manifest.json",
-                       "reason": f"could not verify: {scope['input']} {scope['cause']}"})
+        rtype, rid = _scope_type(g)
+        errors.append({"account_id": g["account_id"], "region": g["region"], "cluster": g["cluster"],
+                       "status": "ERROR", "resource_type": rtype, "resource_id": rid, "severity": check.severity,
+                       "evidence": "evidence/manifest.json", "reason": gap_reason(g["inputs"])})
     if errors:
-        err = pd.DataFrame(errors).drop_duplicates(["account_id", "region", "cluster", "resource_id", "reason"])
-        out = pd.concat([out, err], ignore_index=True)
+        out = pd.concat([out, pd.DataFrame(errors)], ignore_index=True)
     if out.empty:
         out = pd.DataFrame([{"account_id": ev.account, "region": "", "cluster": "", "status": "NOT_APPLICABLE",
                              "resource_type": "account", "resource_id": ev.account, "severity": check.severity,
@@ -169,5 +236,5 @@ def catalog_frame() -> pd.DataFrame:
         "id": c.id, "domain": c.domain, "title": c.title, "severity": c.severity, "requirement": c.requirement,
         "practice": c.practice, "rationale": c.rationale, "remediation": c.remediation,
         "references": "; ".join(f"{k}: {v}" for k, v in c.references.items()),
-        "inputs": ", ".join(c.all_inputs()), "params": ", ".join(f"{k}={v!r}" for k, v in c.params.items()),
+        "inputs": ", ".join(c.all_inputs()), "soft_inputs": ", ".join(c.all_soft_inputs()), "params": ", ".join(f"{k}={v!r}" for k, v in c.params.items()),
     } for c in load().values()])

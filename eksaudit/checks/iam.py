@@ -7,7 +7,15 @@ import pandas as pd
 
 from ..collect.faults import describe
 from ..frames import Frames
-from ..frames.iam import DESCRIBE_ADDON, gaad_ref, grants_for_action, oidc_providers, pod_identity
+from ..frames.iam import (
+    DESCRIBE_ADDON,
+    OIDC,
+    POD_IDENTITY,
+    gaad_ref,
+    grants_for_action,
+    oidc_providers,
+    pod_identity,
+)
 from ..frames.kubernetes import WORKLOAD_INPUTS
 from ..policy import (
     AuthorizationDetails,
@@ -331,6 +339,7 @@ def _node_role_rows(f: Frames, auth: AuthorizationDetails, groups: dict[str, lis
 
 @check("IAM-03", domain="iam", title="Service roles for EKS, IRSA or pod identity for pods", severity="high",
        requirement="R-IAM-3", frames=("clusters", "iam_auth", "node_roles"),
+       soft_inputs=(OIDC, POD_IDENTITY, "k8s:daemonsets"),
        practice="EKS acts through a cluster role that trusts eks.amazonaws.com; pods get AWS access through their "
                 "own roles (IRSA via the cluster's IAM OIDC provider, or EKS Pod Identity), never through data "
                 "permissions on the node instance role.",
@@ -548,6 +557,7 @@ def _addon_roles(f: Frames) -> dict[tuple[str, str], str]:
 
 @check("IAM-08", domain="iam", title="Storage CSI drivers use their own IAM role", severity="high",
        requirement="R-IAM-8", frames=("clusters", "iam_auth", "node_roles"),
+       soft_inputs=(*WORKLOAD_INPUTS, "k8s:serviceaccounts", "k8s:daemonsets", POD_IDENTITY, DESCRIBE_ADDON),
        practice="The EBS, EFS and FSx CSI drivers get AWS permissions from a role of their own (IRSA or EKS Pod "
                 "Identity) and the node role holds no volume or file-system management permissions.",
        rationale="Storage permissions on the node role let every pod on the node create, attach and delete "

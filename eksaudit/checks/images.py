@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..collect.faults import describe
 from ..frames import Frames
-from ..frames.images import collected_at, scan_coverage, split_image
+from ..frames.images import ECR_IMAGE_INPUTS, collected_at, scan_coverage, split_image
 from ..frames.kubernetes import WORKLOAD_INPUTS
 from . import check
 from .common import SYSTEM_NAMESPACES, container_id, result
@@ -130,6 +130,7 @@ def _run_verdicts(runs: pd.DataFrame, now: pd.Timestamp, max_days: int, what: st
 
 @check("IMG-02", domain="images", title="kube-bench (CIS EKS Benchmark) runs regularly", severity="medium",
        requirement="R-IMG-2", frames=("clusters", "kube_bench_results"), inputs=("file:kube-bench",),
+       soft_inputs=("k8s:jobs", "k8s:cronjobs"),
        params={"kube_bench_max_age_days": 30},
        practice="Each cluster is checked against the CIS Amazon EKS Benchmark with kube-bench at least every "
                 "kube_bench_max_age_days days, and every failed benchmark test is followed up.",
@@ -287,6 +288,7 @@ def _counts_text(row, severities: list[str]) -> str:
 @check("IMG-05", domain="images", title="Images scanned and rebuilt regularly", severity="high",
        requirement="R-IMG-5",
        frames=("ecr_repositories", "ecr_registry_scanning"),
+       soft_inputs=(*WORKLOAD_INPUTS, *ECR_IMAGE_INPUTS),
        params={"scan_severity_threshold": "HIGH", "max_image_age_days": 90, "exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Every ECR repository scans images (scan on push or registry enhanced scanning); every running "
                 "image has a completed scan without findings at or above scan_severity_threshold, was pushed "
@@ -418,7 +420,7 @@ def img_07(f: Frames, p: dict) -> list[dict]:
 
 
 @check("IMG-08", domain="images", title="ECR lifecycle policy configured", severity="medium", requirement="R-IMG-5",
-       frames=("ecr_repositories",),
+       frames=("ecr_repositories",), soft_inputs=("aws:ecr:GetLifecyclePolicy",),
        practice="Every ECR repository has a lifecycle policy with at least one rule that expires old or untagged "
                 "images.",
        rationale="Without expiry, superseded vulnerable images stay pullable indefinitely and can be deployed "

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..frames import Frames
 from ..frames.core import ref
+from ..frames.kubernetes import WORKLOAD_INPUTS
 from . import check
 from .common import SYSTEM_NAMESPACES, outside, result
 
@@ -334,6 +335,7 @@ def _remote_access(f: Frames, c) -> list[dict]:
 
 @check("NET-05", domain="network", title="Cluster and node security groups are restricted", severity="high",
        requirement="R-NET-5", frames=("cluster_net", "security_groups", "ec2_vpcs"),
+       soft_inputs=("aws:eks:DescribeNodegroup",),
        practice="The cluster security group, the additional control-plane groups and the node groups admit no "
                 "source from the whole internet, open no rule to all ports from an address range, and keep SSH "
                 "inside the VPC.",
@@ -393,6 +395,7 @@ def _default_deny(obj: dict) -> bool:
 
 @check("NET-06", domain="network", title="Pods protected by network policies or security groups", severity="medium",
        requirement="R-NET-6", frames=("clusters", "workloads"), inputs=("k8s:networkpolicies",),
+       soft_inputs=("k8s:securitygrouppolicies",),
        params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Every namespace that runs workloads has a NetworkPolicy or a SecurityGroupPolicy (security "
                 "groups for pods), and the cluster has at least one default-deny policy.",
@@ -451,6 +454,7 @@ def _uses_secrets_csi(spec: dict) -> bool:
 
 @check("NET-08", domain="network", title="Secrets Manager reached through a guarded VPC endpoint", severity="medium",
        requirement="R-NET-8", frames=("cluster_net", "sm_secrets", "vpc_endpoints", "security_groups"),
+       soft_inputs=WORKLOAD_INPUTS,
        practice="Where the account keeps secrets in Secrets Manager (or pods mount them with the Secrets Store "
                 "CSI driver), the cluster VPC has a secretsmanager interface endpoint with private DNS whose "
                 "security groups admit no internet-wide source.",

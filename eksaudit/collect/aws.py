@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import botocore.exceptions
 
+from ..errors import UserError
 from ..target import AwsTarget
-from .faults import classify
+from .faults import classify, describe
 from .redact import redact_aws
 from .steps import Step, plan
 from .store import EvidenceStore, now
@@ -89,6 +90,11 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
         run_one(ident, target.regions[0], {})
     for _, _, data in results.get(("sts", "GetCallerIdentity"), []):
         account = data.get("Account", "")
+    if ident is not None and not account:
+        failed = next((e for e in store.entries if e["input"] == ident.input and e["status"] == "error"), None)
+        cause = describe(failed["error"]) if failed else "no account in the response"
+        raise UserError(f"cannot identify the AWS caller (sts:GetCallerIdentity: {cause}); nothing was audited: "
+                        "check the credentials, --profile/--role-arn and --endpoint-url")
     for e in store.entries:
         e["account"] = account
 

@@ -72,7 +72,7 @@ def _age_days(created: object, now: datetime) -> float | None:
     return (now - ts.to_pydatetime()).total_seconds() / 86400
 
 
-@frame("iam_users", [GAAD])
+@frame("iam_users", [GAAD], soft_inputs=[KEYS, LOGIN, MFA])
 def iam_users(f: Frames) -> pd.DataFrame:
     """One row per IAM user of the GAAD snapshot with the credentials GAAD lacks.
 
@@ -174,7 +174,7 @@ def aws_auth(f: Frames) -> pd.DataFrame:
                                        "evidence"])
 
 
-@frame("node_roles", [])
+@frame("node_roles", [], soft_inputs=[NODEGROUPS, NODEGROUP, "k8s:configmaps", GAAD])
 def node_roles(f: Frames) -> pd.DataFrame:
     """Node instance roles per cluster, from every source that names them.
 
@@ -258,7 +258,7 @@ def service_accounts(f: Frames) -> pd.DataFrame:
                                        "automount", "evidence"])
 
 
-@frame("repo_policies", ["aws:ecr:DescribeRepositories"])
+@frame("repo_policies", ["aws:ecr:DescribeRepositories"], soft_inputs=[REPO_POLICY])
 def repo_policies(f: Frames) -> pd.DataFrame:
     """One row per ECR repository: account_id, region, repository, arn, policy (the parsed policy document, None
     when there is none or it could not be read), state (policy|none|error), error (cause), evidence."""

@@ -134,10 +134,10 @@ def _bucket_reads(f: Frames, key: str) -> tuple[dict[str, tuple[dict, dict]], di
     return ok, {b: e for b, e in failed.items() if b not in ok}
 
 
-# Bucket reads are "soft" inputs: a bucket held by another account answers AccessDenied by design, so the frame
-# does not declare them (that would turn every verdict in the region into ERROR); it records per bucket what was
-# read, what was absent and why a read failed, and the checks decide per row.
-@frame("trail_buckets", ["aws:cloudtrail:DescribeTrails"])
+# Bucket reads are soft inputs: a bucket held by another account answers AccessDenied by design, so a failure must
+# not turn every verdict in the region into ERROR; the frame records per bucket what was read, what was absent
+# and why a read failed, and the checks decide per row.
+@frame("trail_buckets", ["aws:cloudtrail:DescribeTrails"], soft_inputs=[*BUCKET_READS.values(), LIST_BUCKETS])
 def trail_buckets(f: Frames) -> pd.DataFrame:
     """One row per S3 bucket a trail writes to: account_id, bucket, arn, trails (trail ARNs), in_account (True:
     listed by ListBuckets; False: not listed, so held by another account; None: ListBuckets failed),

@@ -90,7 +90,7 @@ def vpc_endpoints(f: Frames) -> pd.DataFrame:
                                        "type", "state", "private_dns", "group_ids", "evidence"])
 
 
-@frame("load_balancers", ["aws:elbv2:DescribeLoadBalancers"])
+@frame("load_balancers", ["aws:elbv2:DescribeLoadBalancers"], soft_inputs=["aws:elbv2:DescribeTags"])
 def load_balancers(f: Frames) -> pd.DataFrame:
     """One row per ALB/NLB/GWLB: account_id, region, arn, name, type, scheme, vpc_id, tags (dict; empty when
     DescribeTags was not read), tags_read (bool), evidence."""
@@ -158,7 +158,8 @@ def _param_errors(f: Frames, input_key: str, param: str) -> dict[str, dict]:
     return out
 
 
-@frame("ecr_repository_keys", ["aws:ecr:DescribeRepositories"])
+@frame("ecr_repository_keys", ["aws:ecr:DescribeRepositories"],
+       soft_inputs=["aws:ecr:ListTagsForResource", "aws:kms:DescribeKey", "aws:kms:ListAliases"])
 def ecr_repository_keys(f: Frames) -> pd.DataFrame:
     """One row per ECR repository with what NET-10 needs: the ecr_repositories columns plus tags (dict),
     tags_error (cause, when ListTagsForResource failed or was not made), key_manager (AWS|CUSTOMER|""),
@@ -249,7 +250,7 @@ def tls_probes(f: Frames) -> pd.DataFrame:
                                        "attempts", "reason", "evidence"])
 
 
-@frame("cluster_net", ["aws:eks:DescribeCluster"])
+@frame("cluster_net", ["aws:eks:DescribeCluster"], soft_inputs=["aws:ec2:DescribeSubnets"])
 def cluster_net(f: Frames) -> pd.DataFrame:
     """The clusters frame with vpc_id always resolved where the evidence allows: from DescribeCluster, else from
     the VPC of the cluster's subnets (aws:ec2:DescribeSubnets; some emulators omit vpcId). Adds vpc_source
