@@ -37,7 +37,14 @@ def _target_args(p: argparse.ArgumentParser) -> None:
                    help="attach a result file as evidence: kube-bench (--json output) or docker-bench (repeatable)")
 
 
+def _checks_dir_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checks-dir", metavar="DIR",
+                   help="also run your organization's own checks: every .py file in DIR, written with "
+                        "@eksaudit.checks.check over the same frames")
+
+
 def _run_args(p: argparse.ArgumentParser) -> None:
+    _checks_dir_arg(p)
     p.add_argument("--out", help="pack folder (default: reports/<run-id>)")
     p.add_argument("--fail-on", default="high", help="lowest FAIL severity that makes the exit code 1 (default high)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -68,9 +75,10 @@ def _pack_options(a: argparse.Namespace) -> dict:
     return {"pdf": a.pdf or bool(a.chromium), "chromium": a.chromium, "sign_key": _sign_key(a)}
 
 
-def _params(items: list[str]) -> dict:
-    from .checks import default_params
+def _params(items: list[str], checks_dir: str | None = None) -> dict:
+    from .checks import default_params, use_checks_dir
 
+    use_checks_dir(checks_dir)  # its checks' parameters are valid names too
     defaults = default_params()
     out = {}
     for item in items:
@@ -153,19 +161,20 @@ def cmd_run(a: argparse.Namespace) -> int:
     from .collect.run import collect
     from .runner import new_run_id, run_pack
 
-    params = _params(a.param)
+    params = _params(a.param, a.checks_dir)
     options = _pack_options(a)
     run_id = new_run_id()
     if a.evidence:
         if not (Path(a.evidence) / "manifest.json").is_file():
             raise UserError(f"not an evidence folder (no manifest.json): {a.evidence}")
         pack, findings = run_pack(_out(a, run_id), evidence_dir=Path(a.evidence), params=params, run_id=run_id,
-                                  fail_on=a.fail_on, **options)
+                                  fail_on=a.fail_on, checks_dir=a.checks_dir, **options)
     else:
         target, source = _target(a)
         files = _attachments(a)
         pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
-                                  params=params, run_id=run_id, fail_on=a.fail_on, **options)
+                                  params=params, run_id=run_id, fail_on=a.fail_on,
+                                  checks_dir=a.checks_dir, **options)
     return _finish(pack, findings, a.fail_on, _accepted(a))
 
 
@@ -174,25 +183,27 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from .demo.run import demo_environment
     from .runner import new_run_id, run_pack
 
-    params = _params(a.param)
+    params = _params(a.param, a.checks_dir)
     options = _pack_options(a)
     run_id = new_run_id()
     with demo_environment() as (target, source, extra):
         files = extra["attachments"]
         pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
-                                  params=params, run_id=run_id, fail_on=a.fail_on, **options)
+                                  params=params, run_id=run_id, fail_on=a.fail_on,
+                                  checks_dir=a.checks_dir, **options)
     _finish(pack, findings, a.fail_on)
     return 0  # the demo account is weak on purpose: its failures are not an error
 
 
 def cmd_checks(a: argparse.Namespace) -> int:
-    from .checks import catalog_frame
+    from .checks import catalog_frame, use_checks_dir
 
+    use_checks_dir(a.checks_dir)
     df = catalog_frame()
     if a.format == "json":
         print(json.dumps(df.to_dict(orient="records"), indent=1))
     elif a.format == "markdown":
-        cols = ["id", "title", "severity", "requirement", "practice", "references"]
+        cols = ["id", "title", "severity", "requirements", "practice", "references"]
         print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
         for r in df[cols].itertuples(index=False):
             print("| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |")
@@ -236,6 +247,7 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
     k = sub.add_parser("checks", help="print the check catalog")
     k.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    _checks_dir_arg(k)
     k.set_defaults(func=cmd_checks)
     v = sub.add_parser("verify", help="check a pack against its manifest")
     v.add_argument("pack")

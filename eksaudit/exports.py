@@ -82,7 +82,7 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
             uid = f"{uid}-{seen[uid]}"
         refs = dict(getattr(chk, "references", {}) or {})
         standards = [STANDARD] + ([CIS_EKS] if refs.get("cis_eks") else [])
-        requirements = [r for r in [getattr(chk, "requirement", "")] if r]
+        requirements = list(chk.requirements) if chk else []
         requirements += [f"{CIS_EKS} {refs['cis_eks']}"] if refs.get("cis_eks") else []
         compliance = {"control": rec["check_id"], "standards": standards, "requirements": requirements,
                       "status": cstatus, "status_id": cstatus_id, "status_code": rec["status"],

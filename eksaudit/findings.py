@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .domains import IDS
+
 COLUMNS = ["run_id", "account_id", "region", "cluster", "domain", "check_id", "title", "severity", "status",
            "resource_type", "resource_id", "reason", "remediation", "evidence"]
 STATUSES = ["FAIL", "ERROR", "MANUAL", "WAIVED", "NOT_APPLICABLE", "PASS"]
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info=0 .. critical=4
-DOMAINS = ["iam", "network", "logging", "images"]
+DOMAINS = IDS  # the domain registry (eksaudit/domains.py) is the one list
 
 
 def empty() -> pd.DataFrame:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import render
-from .checks import Check, load, run_checks
+from .checks import Check, load, run_checks, use_checks_dir
 from .evidence import Evidence
 from .findings import SEVERITY_RANK, STATUSES
 
@@ -35,8 +35,10 @@ def load_findings(run_dir: str | Path) -> pd.DataFrame:
 
 
 def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters: list[str] | None = None,
-                severity_floor: str = "info", params: dict | None = None) -> Context:
-    """Findings of one domain: from a run folder when given, otherwise computed from an evidence folder."""
+                severity_floor: str = "info", params: dict | None = None, checks_dir: str = "") -> Context:
+    """Findings of one domain: from a run folder when given, otherwise computed from an evidence folder.
+    `checks_dir`: an organization's own checks, added to the catalog (as `eksaudit run --checks-dir`)."""
+    use_checks_dir(checks_dir)
     run: dict = {}
     if run_dir:
         findings = load_findings(run_dir)
@@ -66,6 +68,13 @@ def show_overview(ctx: Context) -> None:
              + render.table(c, links={"check_id": lambda r: f"#{r['check_id']}"}))
 
 
+def show_practices(ctx: Context) -> None:
+    """What each check of the domain audits, from the catalog (never copied into the notebook)."""
+    items = "".join(f"<li><b>{render.esc(c.id)}, {render.esc(c.title)}</b> ({render.esc(', '.join(c.requirements))}). "
+                    f"{render.esc(c.practice)}</li>" for c in ctx.checks.values())
+    _display(f"<ul>{items}</ul>")
+
+
 ATTENTION = ["FAIL", "ERROR", "MANUAL", "WAIVED"]
 
 
@@ -80,7 +89,7 @@ def show_check(ctx: Context, check_id: str) -> None:
     refs = "; ".join(f"{k}: {v}" for k, v in chk.references.items())
     head = (f'<div class="ek-card"><h3 id="{render.esc(check_id)}">{render.esc(check_id)} — {render.esc(chk.title)} '
             f'{render.severity_badge(chk.severity)}</h3>'
-            f"<p><b>Practice</b> ({render.esc(chk.requirement)}). {render.esc(chk.practice)}</p>"
+            f"<p><b>Practice</b> ({render.esc(', '.join(chk.requirements))}). {render.esc(chk.practice)}</p>"
             f"<p><b>Why.</b> {render.esc(chk.rationale)}</p>"
             f"<p><b>Result.</b> {tally or 'no findings'}</p>")
     cols = ["status", "severity", "cluster", "region", "resource_type", "resource_id", "reason", "evidence"]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from .domains import pages
 from .findings import SEVERITIES, STATUSES
 
 STATUS_STYLE = {"FAIL": ("#b00020", "#fff"), "ERROR": ("#6a1b9a", "#fff"), "MANUAL": ("#e65100", "#fff"),
@@ -53,8 +54,7 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere}
  h2{break-after:avoid}.ek-table{font-size:10px}svg{break-inside:avoid}
  .ek-section+.ek-section{break-before:page}}
 </style>"""
-NAV = [("index.html", "Summary"), ("iam.html", "IAM"), ("network.html", "Network"),
-       ("logging.html", "Logging"), ("images.html", "Images")]
+NAV = [(page, title) for _, title, page in pages()]
 # Short columns wrap only at spaces and hyphens, so ARNs and reasons get the width.
 KEY_COLUMNS = {"cluster", "region", "resource_type", "check_id", "domain", "practice", "account_id"}
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"

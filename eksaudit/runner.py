@@ -15,17 +15,19 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, exports, render
-from .checks import run_checks
+from .checks import run_checks, use_checks_dir
+from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
 from .evidence import Evidence
 from .findings import SEVERITIES, at_or_above
 from .not_audited import not_audited, unverified_checks
 from .pack import write_manifest
 
-DOMAIN_NOTEBOOKS = ["iam", "network", "logging", "images"]
+DOMAIN_NOTEBOOKS = [d.notebook for d in DOMAINS]
+# nbclient waits this long for a cell's outputs after the kernel says it is done, then by default drops them
+# silently: on a loaded machine a page could lose a table. Wait longer, and fail rather than drop.
+IOPUB_TIMEOUT = 60
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-TITLES = {"summary": "Summary", "iam": "IAM", "network": "Network", "logging": "Auditing and monitoring",
-          "images": "Images and compliance"}
 
 
 def _kernel_manager_class(sockets: str):
@@ -61,7 +63,7 @@ def new_run_id() -> str:
 
 
 def page_name(name: str) -> str:
-    return "index.html" if name == "summary" else f"{name}.html"
+    return page_of(name)
 
 
 def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = "", sockets: str = "") -> Path:
@@ -85,12 +87,12 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
     out_nb = pack / "notebooks" / f"{name}.ipynb"
     papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(out_nb), parameters=parameters,
                                kernel_name="python3", progress_bar=False, log_output=False,
-                               **kernel)
+                               iopub_timeout=IOPUB_TIMEOUT, raise_on_iopub_timeout=True, **kernel)
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(out_nb, as_version=4))
     target = pack / page_name(name)
-    title = f"EKS security audit: {TITLES.get(name, name)}"
+    title = f"EKS security audit: {title_of(name)}"
     target.write_text(render.page(title, body, current=target.name, subtitle=subtitle), encoding="utf-8")
     return target
 
@@ -98,12 +100,14 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
 def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[Path], Path] | None = None,
              params: dict | None = None, run_id: str | None = None, fail_on: str = "high",
              notebooks: list[str] | None = None, pdf: bool = False, chromium: str | None = None,
-             sign_key: bytes | None = None, say: Callable[[str], None] | None = None) -> tuple[Path, pd.DataFrame]:
+             sign_key: bytes | None = None, say: Callable[[str], None] | None = None,
+             checks_dir: str | Path | None = None) -> tuple[Path, pd.DataFrame]:
     """Build a pack at `out`: written in a temporary folder beside it, renamed into place only when complete.
 
     `pdf`: also print every page and the whole pack to PDF with headless Chromium (`chromium` or found on PATH);
     without Chromium the pack is still built and `say` (stderr by default) gets one line on how to get PDFs.
     `sign_key`: HMAC the manifest with this key (`eksaudit verify --sign-key` checks it).
+    `checks_dir`: an organization's own checks, run beside the catalog and shown on every page.
     """
     say = say or (lambda line: print(line, file=sys.stderr))
     if fail_on not in SEVERITIES:
@@ -123,6 +127,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         elif evidence_dir is not None:
             shutil.copytree(evidence_dir, tmp / "evidence")
         ev = Evidence(tmp / "evidence")
+        org_checks = use_checks_dir(checks_dir)
         findings = run_checks(ev, params or {}, run_id=run_id)
         exports.write_csv(findings, tmp / "findings.csv")
         exports.write_json(findings, tmp / "findings.json")
@@ -131,6 +136,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
                "clusters": ev.clusters, "kubernetes_source": ev.manifest.get("kubernetes_source", ""),
                "collected": [ev.manifest.get("started"), ev.manifest.get("finished")],
                "params": params or {}, "fail_on": fail_on,
+               "checks_dir": {"path": str(Path(checks_dir).resolve()), "files": org_checks} if checks_dir else {},
                "unverified_checks": unverified_checks(findings),
                "not_audited": not_audited(ev).to_dict(orient="records")}
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
@@ -141,10 +147,11 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         # other notebooks, so nothing orders them.
         import tempfile
 
+        nb_params = {"run_dir": str(tmp.resolve()),
+                     "checks_dir": str(Path(checks_dir).resolve()) if checks_dir else ""}
         with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets, \
                 ThreadPoolExecutor(max(1, min(len(names), 5))) as ex:
-            list(ex.map(lambda n: execute_notebook(n, tmp, {"run_dir": str(tmp.resolve())}, subtitle, sockets),
-                        names))
+            list(ex.map(lambda n: execute_notebook(n, tmp, nb_params, subtitle, sockets), names))
         _relativise(tmp)
         if pdf:
             run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say)

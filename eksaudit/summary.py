@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import render
-from .checks import load
-from .findings import DOMAINS, SEVERITY_RANK, STATUSES
+from .checks import load, use_checks_dir
+from .domains import DOMAINS
+from .findings import SEVERITY_RANK, STATUSES
 from .notebook import _display, load_findings
 from .requirements import PRACTICES
 
@@ -21,7 +22,8 @@ class Summary:
     findings: pd.DataFrame
 
 
-def open_summary(run_dir: str) -> Summary:
+def open_summary(run_dir: str, checks_dir: str = "") -> Summary:
+    use_checks_dir(checks_dir)
     run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
     return Summary(run, load_findings(run_dir))
 
@@ -34,7 +36,7 @@ def show_run(s: Summary) -> None:
             ("Collected (start → end)", " → ".join(map(str, r.get("collected") or []))),
             ("Run", r.get("run_id")), ("Tool", f"eksaudit {r.get('version')}"),
             ("Parameters", json.dumps(r.get("params") or {}, sort_keys=True))]
-    links = " · ".join(f'<a href="{d}.html">{d}</a>' for d in DOMAINS)
+    links = " · ".join(f'<a href="{d.page}">{render.esc(d.title)}</a>' for d in DOMAINS)
     _display(render.table(pd.DataFrame(rows, columns=["", "value"])) + f"<p>Domain pages: {links}</p>")
 
 
@@ -94,12 +96,26 @@ def coverage(s: Summary) -> pd.DataFrame:
     catalog = load()
     rows = []
     for pid, group, text in PRACTICES:
-        ids = [c.id for c in catalog.values() if c.requirement == pid]
+        ids = [c.id for c in catalog.values() if pid in c.requirements]
         f = s.findings[s.findings["check_id"].isin(ids)]
         tally = f["status"].value_counts()
         result = next((st for st in STATUSES if tally.get(st, 0)), "NOT AUDITED" if not ids else "NO FINDINGS")
         rows.append({"practice": pid, "group": group, "requirement": text, "checks": ", ".join(ids) or "—",
                      "status": result, "counts": ", ".join(f"{st} {int(tally[st])}" for st in STATUSES if tally.get(st))})
+    # An organization's own checks (--checks-dir) may serve requirements of its own: one row each.
+    known = {p[0] for p in PRACTICES}
+    own: dict[str, list] = {}
+    for c in catalog.values():
+        for r in c.requirements:
+            if r not in known:
+                own.setdefault(r, []).append(c)
+    for rid, checks in sorted(own.items()):
+        f = s.findings[s.findings["check_id"].isin([c.id for c in checks])]
+        tally = f["status"].value_counts()
+        rows.append({"practice": rid, "group": "Organization", "requirement": checks[0].practice,
+                     "checks": ", ".join(c.id for c in checks),
+                     "status": next((st for st in STATUSES if tally.get(st, 0)), "NO FINDINGS"),
+                     "counts": ", ".join(f"{st} {int(tally[st])}" for st in STATUSES if tally.get(st))})
     return pd.DataFrame(rows)
 
 

@@ -8,8 +8,10 @@ collected, PASS and NOT_APPLICABLE rows in that scope are replaced by an ERROR t
 from __future__ import annotations
 
 import dataclasses
+import re
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,8 +19,10 @@ import pandas as pd
 from .. import findings as fs
 from ..collect.faults import describe
 from ..collect.steps import depends_on
+from ..errors import UserError
 from ..evidence import Evidence
 from ..frames import Frames, inputs_of, soft_inputs_of
+from ..registry import import_folder, import_package_modules
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +39,7 @@ class Check:
     inputs: tuple[str, ...] = ()  # evidence inputs read directly, beyond those of the frames
     params: dict = dataclasses.field(default_factory=dict)  # parameter name -> default
     references: dict = dataclasses.field(default_factory=dict)  # cis_eks, securityhub, prowler, ...
-    requirement: str = ""  # the requirements-document practice this check audits, e.g. "IAM-1"
+    requirements: tuple[str, ...] = ()  # the practices this check audits, e.g. ("R-IAM-1",)
     soft_inputs: tuple[str, ...] = ()  # read for some verdicts only: the check itself says ERROR where they failed
 
     def all_inputs(self) -> list[str]:
@@ -59,30 +63,94 @@ def _expand(keys: list[str]) -> list[str]:
 
 
 CATALOG: dict[str, Check] = {}
+_BUILTIN: set[str] = set()  # IDs registered by eksaudit's own modules
+_DIR_CHECKS: dict[str, set[str]] = {}  # --checks-dir folder -> IDs its files registered (imported once)
+_ACTIVE_DIRS: set[str] = set()  # folders whose checks are in the catalog now
 
 
 def check(id: str, *, domain: str, title: str, severity: str, practice: str, rationale: str, remediation: str,
           frames: tuple[str, ...] = (), inputs: tuple[str, ...] = (), params: dict | None = None,
-          references: dict | None = None, requirement: str = "", soft_inputs: tuple[str, ...] = ()) -> Callable:
-    """Register a check function in the catalog."""
-    if severity not in fs.SEVERITIES:
-        raise ValueError(f"{id}: bad severity {severity}")
+          references: dict | None = None, requirements: list[str] | tuple[str, ...] = (),
+          soft_inputs: tuple[str, ...] = ()) -> Callable:
+    """Register a check function in the catalog; its metadata is validated here, at import."""
+    _validate(id, domain, severity, requirements, [*inputs, *soft_inputs], frames)
 
     def register(func: Callable) -> Callable:
         if id in CATALOG:
             raise ValueError(f"duplicate check {id}")
         CATALOG[id] = Check(id, domain, title, severity, practice, rationale, remediation, func, tuple(frames),
-                            tuple(inputs), dict(params or {}), dict(references or {}), requirement,
+                            tuple(inputs), dict(params or {}), dict(references or {}), tuple(requirements),
                             tuple(soft_inputs))
         return func
 
     return register
 
 
-def load() -> dict[str, Check]:
-    from . import iam, images, logging, network  # noqa: F401  (registration)
+def _validate(id: str, domain: str, severity: str, requirements, inputs: list[str], frames) -> None:
+    from ..collect.inputs import unknown_inputs
+    from ..domains import BY_ID
+    from ..requirements import PRACTICES
 
-    return dict(sorted(CATALOG.items(), key=lambda kv: (fs.DOMAINS.index(kv[1].domain), kv[0])))
+    problems = []
+    if severity not in fs.SEVERITIES:
+        problems.append(f"severity {severity!r} is not one of {', '.join(fs.SEVERITIES)}")
+    dom = BY_ID.get(domain)
+    if dom is None:
+        problems.append(f"domain {domain!r} is not one of {', '.join(BY_ID)}")
+    elif not re.fullmatch(rf"{dom.prefix}-[A-Z0-9][A-Z0-9-]*", id):
+        problems.append(f"ID must be {dom.prefix}-<number or name> for domain {domain}")
+    if not requirements or isinstance(requirements, str):
+        problems.append("requirements must be a non-empty list of practice IDs")
+    else:
+        known = {p[0] for p in PRACTICES}
+        problems += [f"unknown practice {r!r}" for r in requirements if r.startswith("R-") and r not in known]
+    problems += [f"unknown input {k!r} (not read by the collector)" for k in unknown_inputs(inputs)]
+    from ..frames import BUILDERS, _load_builders
+
+    _load_builders()
+    problems += [f"unknown frame {name!r}" for name in frames if name not in BUILDERS]
+    if problems:
+        raise ValueError(f"check {id}: " + "; ".join(problems))
+
+
+def load() -> dict[str, Check]:
+    """The catalog: eksaudit's checks and those of the active --checks-dir folders, in domain and ID order."""
+    if not _BUILTIN:
+        before = set(CATALOG)
+        import_package_modules(__name__, skip=("common",))
+        _BUILTIN.update(set(CATALOG) - before)
+    wanted = _BUILTIN.union(*(_DIR_CHECKS[d] for d in _ACTIVE_DIRS))
+    chosen = [c for c in CATALOG.values() if c.id in wanted]
+    return {c.id: c for c in sorted(chosen, key=lambda c: (fs.DOMAINS.index(c.domain), c.id))}
+
+
+def use_checks_dir(folder: str | Path | None) -> dict[str, str]:
+    """Add an organization's checks folder to the catalog (idempotent); returns {file: sha256} of its files."""
+    if not folder:
+        return {}
+    load()
+    key = str(Path(folder).expanduser().resolve())
+    if key not in _DIR_CHECKS:
+        before = set(CATALOG)
+        import_folder(key)
+        _DIR_CHECKS[key] = set(CATALOG) - before
+        if not _DIR_CHECKS[key]:
+            raise UserError(f"--checks-dir {folder}: no check registered (decorate functions with "
+                            "eksaudit.checks.check)")
+    _ACTIVE_DIRS.add(key)
+    return import_folder(key)
+
+
+def drop_checks_dirs() -> None:
+    """Unload every --checks-dir folder: its checks leave the catalog (tests; a process loads them once)."""
+    from ..registry import forget_folders
+
+    for ids in _DIR_CHECKS.values():
+        for cid in ids:
+            CATALOG.pop(cid, None)
+    _DIR_CHECKS.clear()
+    _ACTIVE_DIRS.clear()
+    forget_folders()
 
 
 def default_params() -> dict[str, Any]:
@@ -233,7 +301,7 @@ def run_checks(ev: Evidence, params: dict | None = None, run_id: str = "", domai
 
 def catalog_frame() -> pd.DataFrame:
     return pd.DataFrame([{
-        "id": c.id, "domain": c.domain, "title": c.title, "severity": c.severity, "requirement": c.requirement,
+        "id": c.id, "domain": c.domain, "title": c.title, "severity": c.severity, "requirements": ", ".join(c.requirements),
         "practice": c.practice, "rationale": c.rationale, "remediation": c.remediation,
         "references": "; ".join(f"{k}: {v}" for k, v in c.references.items()),
         "inputs": ", ".join(c.all_inputs()), "soft_inputs": ", ".join(c.all_soft_inputs()), "params": ", ".join(f"{k}={v!r}" for k, v in c.params.items()),

@@ -53,7 +53,7 @@ ADMIN_PROBES = ["iam:AttachUserPolicy", "iam:PutRolePolicy", "iam:CreateAccessKe
 
 
 @check("IAM-06", domain="iam", title="One service account per application", severity="medium",
-       requirement="R-IAM-6", frames=("workloads",), params={"exclude_namespaces": SYSTEM_NAMESPACES},
+       requirements=["R-IAM-6"], frames=("workloads",), params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Each application runs under a service account of its own, never the namespace's default one.",
        rationale="A shared or default service account gives every workload the union of all their permissions "
                  "(RBAC and IRSA), so one compromised pod reaches what the others may.",
@@ -80,7 +80,7 @@ def iam_06(f: Frames, p: dict) -> pd.DataFrame:
 
 
 @check("IAM-07", domain="iam", title="Containers run as a non-root user", severity="high",
-       requirement="R-IAM-7", frames=("containers",), params={"exclude_namespaces": SYSTEM_NAMESPACES},
+       requirements=["R-IAM-7"], frames=("containers",), params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Every container, init and ephemeral ones included, is proven to run as a non-root user.",
        rationale="A process running as root inside a container is one kernel or runtime flaw away from root on "
                  "the node; non-root also blocks writes to root-owned paths in the image.",
@@ -179,7 +179,7 @@ def _row(c: dict, status: str, rtype: str, rid: str, reason: str, evidence: str 
 # ---- IAM-01 -------------------------------------------------------------------------------------------------
 
 
-@check("IAM-01", domain="iam", title="Minimal IAM permissions for EKS", severity="high", requirement="R-IAM-1",
+@check("IAM-01", domain="iam", title="Minimal IAM permissions for EKS", severity="high", requirements=["R-IAM-1"],
        frames=("iam_auth",), params={"eks_admin_principals": []},
        practice="No IAM user, group or role may change EKS clusters or their access on every cluster unless it is "
                 "named as an EKS administrator; permissions are scoped to the clusters and actions a job needs.",
@@ -223,7 +223,7 @@ def _guards(conditions: dict) -> list[str]:
 
 
 @check("IAM-02", domain="iam", title="Temporary credentials for EKS management", severity="high",
-       requirement="R-IAM-2", frames=("iam_auth", "iam_users"), params={"max_access_key_age_days": 90},
+       requirements=["R-IAM-2"], frames=("iam_auth", "iam_users"), params={"max_access_key_age_days": 90},
        practice="People and systems manage EKS through roles they assume (temporary credentials), not IAM users' "
                 "access keys; cross-account roles trust specific principals or carry a condition such as an "
                 "ExternalId, the organisation id or MFA.",
@@ -338,7 +338,7 @@ def _node_role_rows(f: Frames, auth: AuthorizationDetails, groups: dict[str, lis
 
 
 @check("IAM-03", domain="iam", title="Service roles for EKS, IRSA or pod identity for pods", severity="high",
-       requirement="R-IAM-3", frames=("clusters", "iam_auth", "node_roles"),
+       requirements=["R-IAM-3"], frames=("clusters", "iam_auth", "node_roles"),
        soft_inputs=(OIDC, POD_IDENTITY, "k8s:daemonsets"),
        practice="EKS acts through a cluster role that trusts eks.amazonaws.com; pods get AWS access through their "
                 "own roles (IRSA via the cluster's IAM OIDC provider, or EKS Pod Identity), never through data "
@@ -417,7 +417,7 @@ def _bound_service_accounts(f: Frames) -> set[tuple[str, str, str]]:
 
 
 @check("IAM-04", domain="iam", title="No authentication with service account tokens", severity="medium",
-       requirement="R-IAM-4", frames=("clusters", "workloads", "service_accounts", "aws_auth"),
+       requirements=["R-IAM-4"], frames=("clusters", "workloads", "service_accounts", "aws_auth"),
        inputs=("k8s:secrets", "k8s:rolebindings", "k8s:clusterrolebindings"),
        params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="No long-lived service-account token Secrets exist; pods that do not call the Kubernetes API opt "
@@ -500,7 +500,7 @@ def iam_04(f: Frames, p: dict) -> list[dict]:
 # ---- IAM-05 -------------------------------------------------------------------------------------------------
 
 
-@check("IAM-05", domain="iam", title="One IAM role per cluster", severity="medium", requirement="R-IAM-5",
+@check("IAM-05", domain="iam", title="One IAM role per cluster", severity="medium", requirements=["R-IAM-5"],
        frames=("clusters", "node_roles"),
        practice="Every cluster has its own cluster role, and its node groups use node roles no other cluster uses.",
        rationale="A role shared by clusters joins their blast radius: a permission added for one cluster applies "
@@ -556,7 +556,7 @@ def _addon_roles(f: Frames) -> dict[tuple[str, str], str]:
 
 
 @check("IAM-08", domain="iam", title="Storage CSI drivers use their own IAM role", severity="high",
-       requirement="R-IAM-8", frames=("clusters", "iam_auth", "node_roles"),
+       requirements=["R-IAM-8"], frames=("clusters", "iam_auth", "node_roles"),
        soft_inputs=(*WORKLOAD_INPUTS, "k8s:serviceaccounts", "k8s:daemonsets", POD_IDENTITY, DESCRIBE_ADDON),
        practice="The EBS, EFS and FSx CSI drivers get AWS permissions from a role of their own (IRSA or EKS Pod "
                 "Identity) and the node role holds no volume or file-system management permissions.",
@@ -624,7 +624,7 @@ def iam_08(f: Frames, p: dict) -> list[dict]:
 # ---- IAM-09 -------------------------------------------------------------------------------------------------
 
 
-@check("IAM-09", domain="iam", title="MFA for privileged console users", severity="high", requirement="R-IAM-9",
+@check("IAM-09", domain="iam", title="MFA for privileged console users", severity="high", requirements=["R-IAM-9"],
        frames=("iam_auth", "iam_users"),
        practice="Every IAM user who can sign in to the console and manage EKS (or administer IAM) has an MFA device.",
        rationale="A console password alone is phished or reused; with EKS write or IAM admin rights it is enough to "
@@ -665,7 +665,7 @@ def iam_09(f: Frames, p: dict) -> list[dict]:
 # ---- IAM-10 -------------------------------------------------------------------------------------------------
 
 
-@check("IAM-10", domain="iam", title="Minimal ECR permissions", severity="high", requirement="R-IAM-10",
+@check("IAM-10", domain="iam", title="Minimal ECR permissions", severity="high", requirements=["R-IAM-10"],
        frames=("iam_auth", "repo_policies", "node_roles"), params={"ci_principals": [], "trusted_accounts": []},
        practice="Repository policies name only this account or listed partner accounts, never everyone; only the "
                 "CI principals named by a parameter may push to or change repositories on every repository; node "

@@ -28,7 +28,7 @@ def _allowed(parts: dict, accounts: set[str], extra: list[str]) -> bool:
 
 
 @check("IMG-01", domain="images", title="Only trusted images from private ECR", severity="high",
-       requirement="R-IMG-1", frames=("containers",), params={"trusted_registries": [], "image_exclude_namespaces": [],
+       requirements=["R-IMG-1"], frames=("containers",), params={"trusted_registries": [], "image_exclude_namespaces": [],
                                                  "trust_aws_addon_registries": True},
        practice="Every container image comes from the audited account's private ECR registries or another "
                 "registry the organisation has approved (AWS's own EKS add-on registries are trusted unless "
@@ -52,7 +52,7 @@ def img_01(f: Frames, p: dict) -> pd.DataFrame:
 
 
 @check("IMG-06", domain="images", title="Read-only root filesystem", severity="medium",
-       requirement="R-IMG-6", frames=("containers",), params={"exclude_namespaces": SYSTEM_NAMESPACES},
+       requirements=["R-IMG-6"], frames=("containers",), params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Every container mounts its root filesystem read-only.",
        rationale="A writable root filesystem lets an intruder drop tools or alter binaries inside a running "
                  "container; read-only roots force writes into explicit, auditable volumes.",
@@ -129,7 +129,7 @@ def _run_verdicts(runs: pd.DataFrame, now: pd.Timestamp, max_days: int, what: st
 
 
 @check("IMG-02", domain="images", title="kube-bench (CIS EKS Benchmark) runs regularly", severity="medium",
-       requirement="R-IMG-2", frames=("clusters", "kube_bench_results"), inputs=("file:kube-bench",),
+       requirements=["R-IMG-2"], frames=("clusters", "kube_bench_results"), inputs=("file:kube-bench",),
        soft_inputs=("k8s:jobs", "k8s:cronjobs"),
        params={"kube_bench_max_age_days": 30},
        practice="Each cluster is checked against the CIS Amazon EKS Benchmark with kube-bench at least every "
@@ -182,7 +182,7 @@ def img_02(f: Frames, p: dict) -> list[dict]:
 
 
 @check("IMG-03", domain="images", title="Docker Bench for Security runs regularly", severity="medium",
-       requirement="R-IMG-3", frames=("docker_bench_runs", "docker_bench_results"), inputs=("file:docker-bench",),
+       requirements=["R-IMG-3"], frames=("docker_bench_runs", "docker_bench_results"), inputs=("file:docker-bench",),
        params={"docker_bench_max_age_days": 30},
        practice="The hosts that build container images are checked with Docker Bench for Security (CIS Docker "
                 "Benchmark) at least every docker_bench_max_age_days days, and every warning is followed up. "
@@ -217,7 +217,7 @@ def img_03(f: Frames, p: dict) -> list[dict]:
 
 
 @check("IMG-04", domain="images", title="Images built from scratch or trusted bases", severity="medium",
-       requirement="R-IMG-4", frames=("container_images", "ecr_image_bases"),
+       requirements=["R-IMG-4"], frames=("container_images", "ecr_image_bases"),
        params={"trusted_registries": [], "trusted_base_images": ["scratch"], "exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Images the organisation runs are built in-house, from scratch or from base images in its own "
                 "registries (or ones listed in trusted_base_images / trusted_registries), not from unvetted "
@@ -286,7 +286,7 @@ def _counts_text(row, severities: list[str]) -> str:
 
 
 @check("IMG-05", domain="images", title="Images scanned and rebuilt regularly", severity="high",
-       requirement="R-IMG-5",
+       requirements=["R-IMG-5"],
        frames=("ecr_repositories", "ecr_registry_scanning"),
        soft_inputs=(*WORKLOAD_INPUTS, *ECR_IMAGE_INPUTS),
        params={"scan_severity_threshold": "HIGH", "max_image_age_days": 90, "exclude_namespaces": SYSTEM_NAMESPACES},
@@ -396,7 +396,7 @@ def img_05(f: Frames, p: dict) -> list[dict]:
 # ---- IMG-07, IMG-08 -----------------------------------------------------------------------------------------
 
 
-@check("IMG-07", domain="images", title="ECR tag immutability on", severity="medium", requirement="R-IMG-5",
+@check("IMG-07", domain="images", title="ECR tag immutability on", severity="medium", requirements=["R-IMG-5"],
        frames=("ecr_repositories",),
        practice="Every ECR repository has immutable image tags, so a tag always names the image that was scanned "
                 "and approved.",
@@ -419,7 +419,7 @@ def img_07(f: Frames, p: dict) -> list[dict]:
     return out
 
 
-@check("IMG-08", domain="images", title="ECR lifecycle policy configured", severity="medium", requirement="R-IMG-5",
+@check("IMG-08", domain="images", title="ECR lifecycle policy configured", severity="medium", requirements=["R-IMG-5"],
        frames=("ecr_repositories",), soft_inputs=("aws:ecr:GetLifecyclePolicy",),
        practice="Every ECR repository has a lifecycle policy with at least one rule that expires old or untagged "
                 "images.",

@@ -14,7 +14,7 @@ OTHER_LOG_TYPES = ["controllerManager", "scheduler"]
 
 
 @check("LOG-01", domain="logging", title="EKS control-plane logs go to CloudWatch", severity="high",
-       requirement="R-LOG-1", frames=("clusters", "log_groups"), params={"log_retention_days": 365},
+       requirements=["R-LOG-1"], frames=("clusters", "log_groups"), params={"log_retention_days": 365},
        practice="The api, audit and authenticator control-plane logs (and ideally controllerManager and scheduler) "
                 "are sent to a CloudWatch log group that is kept long enough and encrypted with KMS.",
        rationale="Without audit and authenticator logs nobody can tell who did what in the cluster; logs that "
@@ -77,7 +77,7 @@ def _trail_gaps(t) -> list[str]:
 
 
 @check("LOG-02", domain="logging", title="CloudTrail records every EKS action", severity="high",
-       requirement="R-LOG-2", frames=("clusters", "trails"),
+       requirements=["R-LOG-2"], frames=("clusters", "trails"),
        practice="Every region that runs an EKS cluster is covered by a CloudTrail trail that is logging, records "
                 "management read and write events, and validates its log files.",
        rationale="EKS API calls (create, update, delete, access entries, add-ons) are management events; without "
@@ -317,7 +317,7 @@ def _allowed_principal(arn: str, allow: list[str]) -> bool:
 
 
 @check("LOG-03", domain="logging", title="CloudTrail logs readable and changeable only by a few", severity="high",
-       requirement="R-LOG-3", frames=("clusters", "trail_configs", "trail_buckets", "iam_auth"),
+       requirements=["R-LOG-3"], frames=("clusters", "trail_configs", "trail_buckets", "iam_auth"),
        params={"log_admin_principals": []},
        practice="The trail's S3 bucket is not public, lives in a separate log or management account, keeps log "
                 "files from deletion (object lock or MFA delete), the trail is KMS-encrypted, and only a short, "
@@ -382,7 +382,7 @@ def log_03(f: Frames, p: dict) -> pd.DataFrame:
 
 
 @check("LOG-04", domain="logging", title="GuardDuty monitors EKS audit logs and runtime", severity="high",
-       requirement="R-LOG-1", frames=("clusters", "guardduty_detectors"),
+       requirements=["R-LOG-1"], frames=("clusters", "guardduty_detectors"),
        practice="In every region that runs an EKS cluster, GuardDuty is enabled with EKS audit-log monitoring and "
                 "runtime monitoring (with the EKS agent managed by GuardDuty or deployed on every cluster).",
        rationale="Control-plane logs nobody reads catch nothing: GuardDuty turns the audit log and node runtime "
@@ -448,7 +448,7 @@ ALARM_GUIDANCE = ("add metric filters with alarms on the cluster's log group for
 
 
 @check("LOG-05", domain="logging", title="Alarms on the cluster's audit events", severity="medium",
-       requirement="R-LOG-1", frames=("clusters", "log_groups", "metric_filters", "alarms"),
+       requirements=["R-LOG-1"], frames=("clusters", "log_groups", "metric_filters", "alarms"),
        practice="The cluster's CloudWatch log group has metric filters on security-relevant audit events, each "
                 "watched by an alarm that notifies someone.",
        rationale="Logs are evidence after the fact; an alarm on suspicious audit events is what shortens the time "

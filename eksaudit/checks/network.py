@@ -15,7 +15,7 @@ WORLD = {"0.0.0.0/0", "::/0"}
 
 
 @check("NET-07", domain="network", title="No public access to the EKS API server", severity="high",
-       requirement="R-NET-7", frames=("clusters",),
+       requirements=["R-NET-7"], frames=("clusters",),
        practice="The cluster API endpoint is private: public access is off and private access is on, so it is "
                 "reached from inside the VPC, a bastion or a VPN.",
        rationale="A public API endpoint exposes authentication and any API flaw to the internet; restricting it "
@@ -46,7 +46,7 @@ def net_07(f: Frames, p: dict) -> pd.DataFrame:
 
 
 @check("NET-09", domain="network", title="ECR repositories encrypted with KMS", severity="medium",
-       requirement="R-NET-9", frames=("ecr_repositories",),
+       requirements=["R-NET-9"], frames=("ecr_repositories",),
        practice="Every ECR repository encrypts its images with AWS KMS rather than the default AES-256 "
                 "S3-managed keys.",
        rationale="KMS encryption puts image access under key policies and CloudTrail-logged key use, which "
@@ -121,7 +121,7 @@ def _endpoint_rows(f: Frames, c, service: str, kind: str = "Interface", need_pri
 # ---- NET-01 -------------------------------------------------------------------------------------------
 
 @check("NET-01", domain="network", title="EKS API endpoints accept only TLS 1.2 or later", severity="high",
-       requirement="R-NET-1", frames=("clusters", "tls_probes"),
+       requirements=["R-NET-1"], frames=("clusters", "tls_probes"),
        practice="Every EKS API endpoint the audit reaches (each cluster's Kubernetes API and, in live runs, the "
                 "regional EKS API) refuses TLS 1.0 and 1.1 handshakes, so clients can only talk TLS 1.2 or later.",
        rationale="TLS 1.0 and 1.1 have known weaknesses (BEAST, weak MACs, downgrade paths); an endpoint that "
@@ -172,7 +172,7 @@ CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 
 
 @check("NET-02", domain="network", title="Load balancers of the clusters use TLS 1.2 or later", severity="high",
-       requirement="R-NET-2", frames=("cluster_net", "load_balancers", "lb_listeners", "ssl_policies"),
+       requirements=["R-NET-2"], frames=("cluster_net", "load_balancers", "lb_listeners", "ssl_policies"),
        practice="HTTPS and TLS listeners of the ALBs and NLBs in front of a cluster use a security policy without "
                 "TLS 1.0 or 1.1, and plain HTTP listeners only redirect to HTTPS.",
        rationale="The load balancer terminates client TLS: its policy, not the pods', decides which protocol "
@@ -234,7 +234,7 @@ def _minor(version: str) -> tuple[int, int] | None:
 
 
 @check("NET-03", domain="network", title="TLS 1.2 or later between the control plane and the nodes",
-       severity="medium", requirement="R-NET-3", frames=("clusters",), inputs=("k8s:nodes",),
+       severity="medium", requirements=["R-NET-3"], frames=("clusters",), inputs=("k8s:nodes",),
        params={"min_kubelet_version": "1.30"},
        practice="Kubelets refuse TLS below 1.2 (tlsMinVersion) and nodes run a Kubernetes version that still "
                 "gets security fixes.",
@@ -276,7 +276,7 @@ def net_03(f: Frames, p: dict) -> pd.DataFrame:
 # ---- NET-04 -------------------------------------------------------------------------------------------
 
 @check("NET-04", domain="network", title="EKS interface VPC endpoint guarded by security groups", severity="medium",
-       requirement="R-NET-4", frames=("cluster_net", "vpc_endpoints", "security_groups"),
+       requirements=["R-NET-4"], frames=("cluster_net", "vpc_endpoints", "security_groups"),
        practice="The cluster VPC reaches the EKS API through an interface endpoint (com.amazonaws.<region>.eks) "
                 "whose security groups admit only the VPC's own sources.",
        rationale="Without the endpoint, calls to the EKS API leave the VPC; an endpoint whose security group is "
@@ -334,7 +334,7 @@ def _remote_access(f: Frames, c) -> list[dict]:
 
 
 @check("NET-05", domain="network", title="Cluster and node security groups are restricted", severity="high",
-       requirement="R-NET-5", frames=("cluster_net", "security_groups", "ec2_vpcs"),
+       requirements=["R-NET-5"], frames=("cluster_net", "security_groups", "ec2_vpcs"),
        soft_inputs=("aws:eks:DescribeNodegroup",),
        practice="The cluster security group, the additional control-plane groups and the node groups admit no "
                 "source from the whole internet, open no rule to all ports from an address range, and keep SSH "
@@ -394,7 +394,7 @@ def _default_deny(obj: dict) -> bool:
 
 
 @check("NET-06", domain="network", title="Pods protected by network policies or security groups", severity="medium",
-       requirement="R-NET-6", frames=("clusters", "workloads"), inputs=("k8s:networkpolicies",),
+       requirements=["R-NET-6"], frames=("clusters", "workloads"), inputs=("k8s:networkpolicies",),
        soft_inputs=("k8s:securitygrouppolicies",),
        params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Every namespace that runs workloads has a NetworkPolicy or a SecurityGroupPolicy (security "
@@ -453,7 +453,7 @@ def _uses_secrets_csi(spec: dict) -> bool:
 
 
 @check("NET-08", domain="network", title="Secrets Manager reached through a guarded VPC endpoint", severity="medium",
-       requirement="R-NET-8", frames=("cluster_net", "sm_secrets", "vpc_endpoints", "security_groups"),
+       requirements=["R-NET-8"], frames=("cluster_net", "sm_secrets", "vpc_endpoints", "security_groups"),
        soft_inputs=WORKLOAD_INPUTS,
        practice="Where the account keeps secrets in Secrets Manager (or pods mount them with the Secrets Store "
                 "CSI driver), the cluster VPC has a secretsmanager interface endpoint with private DNS whose "
@@ -509,7 +509,7 @@ def _is_sensitive(name: str, tags: dict, tag_rules: list[str], patterns: list[st
 
 
 @check("NET-10", domain="network", title="Sensitive ECR repositories use a customer-managed KMS key",
-       severity="medium", requirement="R-NET-10", frames=("ecr_repository_keys",),
+       severity="medium", requirements=["R-NET-10"], frames=("ecr_repository_keys",),
        params={"sensitive_repo_tags": ["sensitive", "sensitivity=high", "sensitivity=sensitive",
                                        "sensitivity=confidential", "data-classification=confidential",
                                        "data-classification=restricted"],
@@ -557,7 +557,7 @@ def net_10(f: Frames, p: dict) -> pd.DataFrame:
 # ---- NET-11 -------------------------------------------------------------------------------------------
 
 @check("NET-11", domain="network", title="ECR reached through guarded interface VPC endpoints", severity="medium",
-       requirement="R-NET-11", frames=("cluster_net", "vpc_endpoints", "security_groups"),
+       requirements=["R-NET-11"], frames=("cluster_net", "vpc_endpoints", "security_groups"),
        practice="The cluster VPC has the ecr.api and ecr.dkr interface endpoints (and the S3 gateway endpoint "
                 "image layers are pulled through), and the interface endpoints' security groups admit no "
                 "internet-wide source.",
@@ -579,7 +579,7 @@ def net_11(f: Frames, p: dict) -> pd.DataFrame:
 # ---- NET-12 -------------------------------------------------------------------------------------------
 
 @check("NET-12", domain="network", title="Kubernetes secrets envelope-encrypted with KMS", severity="high",
-       requirement="R-NET-12", frames=("clusters",),
+       requirements=["R-NET-12"], frames=("clusters",),
        practice="The cluster encrypts Kubernetes Secrets with a KMS key (encryptionConfig for the secrets "
                 "resource), on top of the default disk encryption of etcd.",
        rationale="Envelope encryption keeps secret values unreadable from etcd backups or storage, and puts "

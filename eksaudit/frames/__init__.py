@@ -32,6 +32,12 @@ BUILDERS: dict[str, FrameSpec] = {}
 
 def frame(name: str, inputs: list[str] | tuple[str, ...], doc: str = "",
           soft_inputs: list[str] | tuple[str, ...] = ()) -> Callable:
+    from ..collect.inputs import unknown_inputs
+
+    unknown = unknown_inputs([*inputs, *soft_inputs])
+    if unknown:
+        raise ValueError(f"frame {name}: unknown inputs {unknown} (not read by the collector)")
+
     def register(fn: Callable[[Frames], pd.DataFrame]) -> Callable:
         BUILDERS[name] = FrameSpec(name, fn, tuple(inputs), tuple(soft_inputs), doc or (fn.__doc__ or "").strip())
         return fn
@@ -40,7 +46,14 @@ def frame(name: str, inputs: list[str] | tuple[str, ...], doc: str = "",
 
 
 def _load_builders() -> None:
-    from . import core, iam, images, kubernetes, logging, network  # noqa: F401  (registration)
+    if not _LOADED:
+        from ..registry import import_package_modules
+
+        import_package_modules(__name__)
+        _LOADED.append(True)
+
+
+_LOADED: list[bool] = []
 
 
 class Frames:

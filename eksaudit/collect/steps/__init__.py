@@ -52,7 +52,9 @@ _PLAN: list[Step] = []
 
 def plan() -> list[Step]:
     """All steps, parents before children (computed once the domain modules have registered)."""
-    from . import core, iam, images, logging, network  # noqa: F401  (registration)
+    from ...registry import import_package_modules
+
+    import_package_modules(__name__)
 
     if len(_PLAN) == len(STEPS):
         return list(_PLAN)
