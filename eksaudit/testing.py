@@ -105,6 +105,19 @@ def assert_no_crash(findings: pd.DataFrame) -> None:
         raise AssertionError("checks crashed: " + "; ".join(f"{r.check_id}: {r.reason}" for r in crashed.itertuples()))
 
 
+def assert_error(findings: pd.DataFrame, *names: str) -> None:
+    """Fail unless `findings` has rows, every one is ERROR and not a crash, and every reason names each of
+    `names` (the input key or API operation that failed, and the cause words): an ERROR that does not say what
+    could not be read is no better than a crash."""
+    assert len(findings), "expected ERROR rows, found none"
+    shown = "\n".join(f"  {r.status} {r.resource_id}: {r.reason}" for r in findings.itertuples())
+    assert set(findings["status"]) == {"ERROR"}, f"expected only ERROR rows:\n{shown}"
+    assert_no_crash(findings)
+    for name in names:
+        missing = findings[~findings["reason"].str.contains(name, regex=False)]
+        assert missing.empty, f"reason does not name {name!r}:\n{shown}"
+
+
 def pod(name: str, namespace: str = "app", containers: list[dict] | None = None, sa: str | None = None,
         security_context: dict | None = None, init: list[dict] | None = None, labels: dict | None = None,
         **spec_extra) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eksaudit.frames.images import split_image
-from eksaudit.testing import ACCOUNT, EvidenceBuilder, findings_for, pod
+from eksaudit.testing import ACCOUNT, EvidenceBuilder, assert_error, findings_for, pod
 
 ECR = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com"
 
@@ -49,7 +49,7 @@ def test_img01_parameter_adds_registries(tmp_path):
 def test_img01_error(tmp_path):
     b = EvidenceBuilder(tmp_path).cluster("c")
     b.k8s_error("c", "pods")
-    assert set(findings_for("IMG-01", b.build())["status"]) == {"ERROR"}
+    assert_error(findings_for("IMG-01", b.build()), "k8s:pods access denied")
 
 
 def test_img06_pass_fail(tmp_path):
@@ -63,7 +63,7 @@ def test_img06_pass_fail(tmp_path):
 def test_img06_error(tmp_path):
     b = EvidenceBuilder(tmp_path).cluster("c")
     b.k8s_error("c", "cronjobs")
-    assert set(findings_for("IMG-06", b.build())["status"]) == {"ERROR"}
+    assert_error(findings_for("IMG-06", b.build()), "k8s:cronjobs access denied")
 
 
 def test_img01_aws_addon_registry_trusted_by_default(tmp_path):
@@ -154,7 +154,8 @@ def test_img02_error_when_jobs_unreadable_and_no_result(tmp_path):
     b = EvidenceBuilder(tmp_path).cluster("c")
     b.k8s_error("c", "jobs")
     f = findings_for("IMG-02", b.build())
-    assert list(f["status"]) == ["ERROR"] and "could not be read" in f["reason"].iloc[0]
+    assert len(f) == 1
+    assert_error(f, "Jobs/CronJobs could not be read", "k8s:jobs access denied")
 
 
 def test_img02_malformed_result_is_an_error_row(tmp_path):
@@ -162,7 +163,8 @@ def test_img02_malformed_result_is_an_error_row(tmp_path):
     _attach(b, tmp_path, "kube-bench:c", "kb.json", b'{"Controls": [{"id": "3", "tests": [')
     rows = _by(findings_for("IMG-02", b.build()))
     assert rows["c"]["status"] == "PASS"
-    assert rows["kb.json"]["status"] == "ERROR" and "not valid JSON" in rows["kb.json"]["reason"]
+    assert rows["kb.json"]["status"] == "ERROR"
+    assert "kb.json (file:kube-bench) is unreadable: not valid JSON" in rows["kb.json"]["reason"]
 
 
 def test_img03_pass_fail_error(tmp_path):
@@ -183,6 +185,7 @@ def test_img03_pass_fail_error(tmp_path):
     _attach(b, tmp_path, "docker-bench", "x.log.json", b'{"tests": [{"id": "1", "results": [{"id": "1.1", "des')
     rows = _by(findings_for("IMG-03", b.build()))
     assert rows["x.log.json"]["status"] == "ERROR" and rows[ACCOUNT]["status"] == "FAIL"
+    assert "x.log.json (file:docker-bench) is unreadable: not valid JSON" in rows["x.log.json"]["reason"]
 
 
 def test_img03_broken_json_falls_back_to_the_text_log(tmp_path):
@@ -320,7 +323,8 @@ def test_img05_error_when_images_cannot_be_listed(tmp_path):
     b.aws_error("ecr", "DescribeImages", params={"repositoryName": "app"})
     f = findings_for("IMG-05", b.build())
     image = _reasons(f, f"{ECR}/app:old")
-    assert any(s == "ERROR" and "could not verify the scan" in r and "access denied" in r for r, s in image.items())
+    assert any(s == "ERROR" and "could not verify the scan" in r and "aws:ecr:DescribeImages access denied" in r
+               for r, s in image.items())
     assert not any("pushed" in r or "scanned" in r for r in image)  # no age or scan verdict without the images
     # what DescribeRepositories alone proves still stands: scan on push, immutable tags
     assert list(f[f["resource_id"] == REPO_ARN + "app"]["status"]) == ["PASS"]
@@ -342,8 +346,7 @@ def test_img04_bases_from_manifests(tmp_path):
 def test_img04_error_when_manifests_unreadable(tmp_path):
     denied = {"Error": {"Code": "AccessDeniedException", "HTTPStatusCode": 400}}
     ev = _stubbed(tmp_path, batch_get=denied).cluster("c", k8s={"pods": _app_pods()[:2]}).build()
-    f = findings_for("IMG-04", ev)
-    assert set(f["status"]) == {"ERROR"}
+    assert_error(findings_for("IMG-04", ev), "aws:ecr:BatchGetImage access denied")
 
 
 def test_img07_pass_fail_error(tmp_path):
@@ -353,7 +356,7 @@ def test_img07_pass_fail_error(tmp_path):
     assert rows[REPO_ARN + "a"]["status"] == "PASS" and rows[REPO_ARN + "b"]["status"] == "FAIL"
     b = EvidenceBuilder(tmp_path / "e")
     b.aws_error("ecr", "DescribeRepositories")
-    assert set(findings_for("IMG-07", b.build())["status"]) == {"ERROR"}
+    assert_error(findings_for("IMG-07", b.build()), "aws:ecr:DescribeRepositories access denied")
 
 
 def test_img08_pass_fail_error(tmp_path):
@@ -369,8 +372,10 @@ def test_img08_pass_fail_error(tmp_path):
     rows = _by(findings_for("IMG-08", b.build()))
     assert rows[REPO_ARN + "a"]["status"] == "PASS"
     assert rows[REPO_ARN + "b"]["status"] == "FAIL" and "no lifecycle policy" in rows[REPO_ARN + "b"]["reason"]
-    assert rows[REPO_ARN + "c"]["status"] == "ERROR" and "access denied" in rows[REPO_ARN + "c"]["reason"]
+    assert rows[REPO_ARN + "c"]["status"] == "ERROR"
+    assert "aws:ecr:GetLifecyclePolicy access denied" in rows[REPO_ARN + "c"]["reason"]
     assert rows[REPO_ARN + "d"]["status"] == "ERROR"  # never read: no verdict
+    assert "aws:ecr:GetLifecyclePolicy not collected" in rows[REPO_ARN + "d"]["reason"]
 
 
 def test_img08_stubbed_absent_policy_is_a_fail(tmp_path):
@@ -395,7 +400,8 @@ def test_img05_one_cluster_gap_leaves_repository_verdicts_alone(tmp_path):
     f = findings_for("IMG-05", b.build())
     assert list(f[f["resource_id"] == REPO_ARN + "app"]["status"]) == ["PASS"]
     blind = f[f["cluster"] == "blind"]
-    assert list(blind["status"]) == ["ERROR"] and "k8s:pods" in blind["reason"].iloc[0]
+    assert len(blind) == 1
+    assert_error(blind, "could not verify the running images", "k8s:pods access denied")
     assert set(f[f["cluster"] == "ok"]["status"]) == {"PASS"}
 
 

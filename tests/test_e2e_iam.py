@@ -25,7 +25,7 @@ EXPECTED = [
     ("IAM-03", WEAK, "role/legacy-weak-node-role", "FAIL", "S3 object, Secrets Manager data access"),
     ("IAM-03", HARDENED, "role/prod-hardened-node-role", "PASS", "grants no S3 object/RDS/Secrets Manager"),
     ("IAM-03", HARDENED, "role/prod-hardened-cluster-role", "PASS", "trusts eks.amazonaws.com"),
-    ("IAM-03", WEAK, "legacy-weak (pod credentials)", "ERROR", "same OIDC issuer"),
+    ("IAM-03", WEAK, "legacy-weak (pod credentials)", "ERROR", "DescribeCluster reports the same OIDC issuer"),
     # IAM-04: token Secret, automounted unused tokens, aws-auth with an IAM user; hardened pods opt out
     ("IAM-04", WEAK, "shop/shared-sa-token", "FAIL", "long-lived token Secret"),
     ("IAM-04", WEAK, "shop/Deployment/web", "FAIL", "automounts a token"),
@@ -33,7 +33,8 @@ EXPECTED = [
     ("IAM-04", WEAK, "aws-auth mapUsers", "FAIL", "user/legacy-ci-deployer"),
     ("IAM-04", HARDENED, "payments/Deployment/api", "PASS", "does not mount"),
     ("IAM-04", HARDENED, "prod-hardened (token Secrets)", "PASS", "no kubernetes.io/service-account-token"),
-    ("IAM-04", HARDENED, "prod-hardened (authentication mode)", "ERROR", "no accessConfig.authenticationMode"),
+    ("IAM-04", HARDENED, "prod-hardened (authentication mode)", "ERROR",
+     "DescribeCluster reported no accessConfig.authenticationMode"),
     # IAM-05: legacy-batch reuses legacy-weak's cluster role and node role (from aws-auth and DescribeNodegroup)
     ("IAM-05", WEAK, "role/legacy-weak-cluster-role", "FAIL", f"also used by cluster(s) {BATCH}"),
     ("IAM-05", BATCH, "role/legacy-weak-cluster-role", "FAIL", f"also used by cluster(s) {WEAK}"),

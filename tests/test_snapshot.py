@@ -9,6 +9,7 @@ from eksaudit.collect.kubernetes import KINDS
 from eksaudit.collect.run import collect
 from eksaudit.evidence import Evidence
 from eksaudit.target import K8sSource
+from eksaudit.testing import assert_error
 
 
 def _dump_like_kubectl(kubeconfig, context, folder):
@@ -60,4 +61,4 @@ def test_snapshot_missing_kind_is_error_not_pass(demo_env, tmp_path):
                  clusters=["prod-hardened"])
     findings = run_checks(Evidence(ev), ids=["IMG-06"])
     assert "PASS" not in set(findings["status"])
-    assert findings["reason"].str.contains("the snapshot has no deployments").any()
+    assert_error(findings[findings["status"] == "ERROR"], "k8s:deployments", "the snapshot has no deployments")

@@ -9,8 +9,12 @@ from ..collect.faults import describe
 from ..frames import Frames
 from ..frames.iam import (
     DESCRIBE_ADDON,
+    KEYS,
+    LOGIN,
+    MFA,
     OIDC,
     POD_IDENTITY,
+    REPO_POLICY,
     gaad_ref,
     grants_for_action,
     oidc_providers,
@@ -242,7 +246,7 @@ def iam_02(f: Frames, p: dict) -> list[dict]:
     for u in users.to_dict(orient="records"):
         pr = {"arn": u["arn"], "type": "user"}
         if u["keys_error"]:
-            rows.append(_principal_row(f, pr, "ERROR", f"access keys could not be read: {u['keys_error']}"))
+            rows.append(_principal_row(f, pr, "ERROR", f"access keys could not be read ({KEYS} {u['keys_error']})"))
             continue
         active = [k for k in u["keys"] if k["status"] == "Active"]
         if not active:
@@ -316,8 +320,8 @@ def _node_role_rows(f: Frames, auth: AuthorizationDetails, groups: dict[str, lis
             continue
         if _role(auth, r["role_arn"]) is None:
             rows.append({**base, "status": "ERROR", "resource_type": "node-role", "resource_id": r["role_arn"],
-                         "reason": f"node role ({r['source']}) is not in the account's IAM snapshot, so its "
-                                   "permissions cannot be evaluated"})
+                         "reason": f"node role ({r['source']}) is not in the account's IAM snapshot ({GAAD}), so "
+                                   "its permissions cannot be evaluated"})
             continue
         found = {}
         for label, actions in groups.items():
@@ -386,8 +390,8 @@ def iam_03(f: Frames, p: dict) -> list[dict]:
         elif assoc and not no_agent:
             rows.append(_row(c, "PASS", "cluster", rid, f"uses EKS Pod Identity ({len(assoc)} associations)"))
         elif oidc_err or (pid_err and not no_agent):
-            causes = "; ".join(x for x in (oidc_err and f"OIDC providers: {oidc_err}",
-                                           pid_err and f"pod identity associations: {pid_err}") if x)
+            causes = "; ".join(x for x in (oidc_err and f"OIDC providers ({OIDC} {oidc_err})",
+                                           pid_err and f"pod identity associations ({POD_IDENTITY} {pid_err})") if x)
             rows.append(_row(c, "ERROR", "cluster", rid, "IRSA or pod identity could not be verified: " + causes))
         else:
             rows.append(_row(c, "FAIL", "cluster", rid, "no IAM OIDC provider for the cluster's issuer (no IRSA) "
@@ -528,11 +532,12 @@ def iam_05(f: Frames, p: dict) -> list[dict]:
                          "reason": f"node role unknown, sharing cannot be verified: {r['error']}"})
             continue
         others = [x for x in by_role.get(r["role_arn"], []) if x != r["cluster"]]
-        unknown = sorted(set(nr[(nr["error"] != "") & (nr["cluster"] != r["cluster"])]["cluster"]))
-        if not others and unknown:
+        unknown = nr[(nr["error"] != "") & (nr["cluster"] != r["cluster"])].sort_values(["cluster", "source"])
+        if not others and not unknown.empty:
+            why = "; ".join(dict.fromkeys(f"{u['cluster']}: {u['error']}" for _, u in unknown.iterrows()))
             rows.append({**base, "status": "ERROR", "resource_id": r["role_arn"],
                          "reason": f"node role ({r['source']}) is used by no other cluster whose node roles are "
-                                   f"known, but the node roles of {', '.join(unknown)} could not be read"})
+                                   f"known, but the node roles of other clusters could not be read ({why})"})
             continue
         rows.append({**base, "status": "FAIL" if others else "PASS", "resource_id": r["role_arn"],
                      "reason": (f"node role ({r['source']}) also used by cluster(s) {', '.join(others)}" if others
@@ -612,7 +617,7 @@ def iam_08(f: Frames, p: dict) -> list[dict]:
         elif pid_err and agent.get(r["cluster"]) is not False:
             rows.append({**base, "status": "ERROR", "reason": f"{kind} CSI driver's service account {sa} has no "
                                                                "IRSA annotation and pod identity associations could "
-                                                               f"not be read: {pid_err}"})
+                                                               f"not be read ({POD_IDENTITY} {pid_err})"})
         else:
             rows.append({**base, "status": "FAIL", "reason": f"{kind} CSI driver's service account {sa} has no IAM "
                                                               "role (no IRSA annotation, no pod identity "
@@ -639,7 +644,8 @@ def iam_09(f: Frames, p: dict) -> list[dict]:
     for u in f.iam_users.to_dict(orient="records"):
         pr = {"arn": u["arn"], "type": "user"}
         if u["console_password"] is None:
-            rows.append(_principal_row(f, pr, "ERROR", f"console password could not be read: {u['password_error']}"))
+            rows.append(_principal_row(f, pr, "ERROR", f"console password could not be read ({LOGIN} "
+                                                       f"{u['password_error']})"))
             continue
         if not u["console_password"]:
             rows.append(_principal_row(f, pr, "PASS", "no console password"))
@@ -652,7 +658,7 @@ def iam_09(f: Frames, p: dict) -> list[dict]:
         what = " and ".join(x for x in ("EKS write" if eks else "", "IAM admin" if admin else "") if x)
         if u["mfa_devices"] is None:
             rows.append(_principal_row(f, pr, "ERROR", f"console user with {what} permissions; MFA devices could "
-                                                       f"not be read: {u['mfa_error']}"))
+                                                       f"not be read ({MFA} {u['mfa_error']})"))
         elif u["mfa_devices"] == 0:
             rows.append(_principal_row(f, pr, "FAIL", f"console password, {what} permissions and no MFA device; "
                                                       f"granted by {_by_statement({**eks, **admin})}"))
@@ -685,7 +691,8 @@ def iam_10(f: Frames, p: dict) -> list[dict]:
         base = {"account_id": r["account_id"], "region": r["region"], "cluster": "",
                 "resource_type": "ecr-repository", "resource_id": r["repository"], "evidence": r["evidence"]}
         if r["state"] == "error":
-            rows.append({**base, "status": "ERROR", "reason": f"repository policy could not be read: {r['error']}"})
+            rows.append({**base, "status": "ERROR", "reason": f"repository policy could not be read ({REPO_POLICY} "
+                                                               f"{r['error']})"})
             continue
         if r["state"] == "none":
             rows.append({**base, "status": "PASS", "reason": "no repository policy: only this account's IAM grants "

@@ -94,8 +94,8 @@ def _running(f: Frames, namespaces: list[str]) -> list[tuple[tuple[str, str], pd
 
 
 def _input_errors(f: Frames, key: str) -> dict[str, str]:
-    """cluster -> cause for a Kubernetes input that failed."""
-    return {e["cluster"]: describe(e.get("error", {})) for e in f.evidence.errors(key)}
+    """cluster -> "<input> <cause>" for a Kubernetes input that failed."""
+    return {e["cluster"]: f"{key} {describe(e.get('error', {}))}" for e in f.evidence.errors(key)}
 
 
 def _k8s_gaps(f: Frames) -> dict[str, str]:
@@ -167,7 +167,8 @@ def img_02(f: Frames, p: dict) -> list[dict]:
                         "several clusters were audited: attach it as kube-bench:CLUSTER=PATH to count it", r.evidence))
     regions = dict(zip(clusters["cluster"], clusters["region"]))
     for r in runs[runs["status"] == "error"].itertuples():
-        out.append(_row("ERROR", "kube-bench-result", r.name, f"kube-bench result {r.name} is unreadable: {r.error}",
+        out.append(_row("ERROR", "kube-bench-result", r.name, f"kube-bench result {r.name} (file:kube-bench) is "
+                        f"unreadable: {r.error}",
                         r.evidence, r.cluster or "", regions.get(r.cluster, "")))
     for r in results[results["status"] == "FAIL"].itertuples():
         detail = f"; found {r.actual_value!r}" if r.actual_value and len(r.actual_value) < 120 else ""
@@ -203,8 +204,8 @@ def img_03(f: Frames, p: dict) -> list[dict]:
     notes = "; ".join(f"{r.name}: {r.note}" for r in runs[(runs["note"] != "") & (runs["status"] == "ok")].itertuples())
     out = [_row(status, "account", account, reason + (f" (read with care: {notes})" if notes else ""), ev)]
     for r in runs[runs["status"] == "error"].itertuples():
-        out.append(_row("ERROR", "docker-bench-result", r.name, f"Docker Bench result {r.name} is unreadable: "
-                        f"{r.error}", r.evidence))
+        out.append(_row("ERROR", "docker-bench-result", r.name, f"Docker Bench result {r.name} (file:docker-bench) is "
+                        f"unreadable: {r.error}", r.evidence))
     res = f.docker_bench_results
     for r in res[res["result"] == "WARN"].itertuples():
         detail = f": {r.details}" if r.details else ""
@@ -256,7 +257,8 @@ def img_04(f: Frames, p: dict) -> list[dict]:
             continue
         b = bases.get((first["ecr_region"], first["repository"], first["image_digest"]))
         if b is None or b.status != "read":
-            why = "its manifest was not read" if b is None else f"its manifest could not be read: {b.cause}"
+            why = "its manifest was not read" if b is None else \
+                f"its manifest could not be read (aws:ecr:BatchGetImage {b.cause})"
             out.append(_row("ERROR" if b is not None and b.status == "error" else "MANUAL", "image", image,
                             f"the base cannot be determined: {why} (runs in {where})",
                             b.evidence if b is not None else first["image_evidence"], **row))
@@ -322,7 +324,8 @@ def img_05(f: Frames, p: dict) -> list[dict]:
             covered, how = True, "scan on push is on"
         status = {True: "PASS", False: "FAIL", None: "ERROR"}[covered]
         if covered is None:
-            how += f" ({reg_errors.get(r['region'], 'not collected')}) and scan on push is off"
+            how += (f" (aws:ecr:GetRegistryScanningConfiguration {reg_errors.get(r['region'], 'not collected')}) "
+                    "and scan on push is off")
         out.append(_row(status, "ecr-repository", r["arn"], f"repository {r['repository']}: {how}", r["evidence"],
                         region=r["region"], account_id=r["account_id"]))
     for (cluster, image), g in _running(f, p["exclude_namespaces"]):
@@ -362,8 +365,8 @@ def img_05(f: Frames, p: dict) -> list[dict]:
         # age
         if match == "matched":
             if pd.isna(first["pushed_at"]):
-                out.append(_row("ERROR", "image", image, f"push time unknown: DescribeImages gives no imagePushedAt "
-                                f"({where})", ev, **row))
+                out.append(_row("ERROR", "image", image, f"push time unknown: aws:ecr:DescribeImages gives no "
+                                f"imagePushedAt ({where})", ev, **row))
             else:
                 old = now - first["pushed_at"] > pd.Timedelta(days=max_days)
                 out.append(_row("FAIL" if old else "PASS", "image", image,

@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..frames import Frames
 from ..frames.core import ref
+from ..frames.logging import BUCKET_READS
 from . import check
 
 GAAD = "aws:iam:GetAccountAuthorizationDetails"  # read through the iam_auth frame
@@ -187,7 +188,8 @@ def _present(value) -> dict | None:
 
 
 def _unread(b, names: list[str]) -> list[str]:
-    return [f"{n.replace('_', ' ')}: {getattr(b, n + '_error')}" for n in names if _present(getattr(b, n)) is None]
+    return [f"{n.replace('_', ' ')} ({BUCKET_READS[n]} {getattr(b, n + '_error')})" for n in names
+            if _present(getattr(b, n)) is None]
 
 
 def _unknown_row(base: dict, b, what: str, missing: list[str]) -> dict:
@@ -356,8 +358,8 @@ def log_03(f: Frames, p: dict) -> pd.DataFrame:
     if not gaad:
         rows.append({"account_id": f.evidence.account, "region": "", "cluster": "", "resource_type": "evidence",
                      "resource_id": GAAD, "status": "ERROR", "evidence": "evidence/manifest.json",
-                     "reason": "could not verify who can tamper with the logs: IAM authorization details not "
-                               "collected"})
+                     "reason": f"could not verify who can tamper with the logs: IAM authorization details ({GAAD}) "
+                               "not collected"})
         return pd.DataFrame(rows)
     gaad_ref = ref(gaad[0][0])
     found = tamper_grants(f.iam_auth, list(trails["arn"]), local, f.evidence.account)
@@ -405,7 +407,8 @@ def log_04(f: Frames, p: dict) -> pd.DataFrame:
                 continue  # the engine reports the failed read and its cause
             rows.append({**base, "resource_id": f"guardduty:{region}", "status": "ERROR",
                          "evidence": "evidence/manifest.json",
-                         "reason": "could not verify: GuardDuty detectors of this region were not collected"})
+                         "reason": "could not verify: GuardDuty detectors of this region "
+                                   "(aws:guardduty:ListDetectors) were not collected"})
             continue
         for d in here.itertuples(index=False):
             rid = f"guardduty:{region}:{d.detector_id or 'none'}"

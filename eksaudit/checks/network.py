@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..collect.faults import describe
 from ..frames import Frames
 from ..frames.core import ref
 from ..frames.kubernetes import WORKLOAD_INPUTS
@@ -143,7 +144,7 @@ def net_01(f: Frames, p: dict) -> pd.DataFrame:
             rows.append({**base, "status": "NOT_APPLICABLE", "reason": pr.reason})
             continue
         if pr.status != "ok":
-            rows.append({**base, "status": "ERROR", "reason": f"TLS probe failed: {pr.reason}"})
+            rows.append({**base, "status": "ERROR", "reason": f"TLS probe (probe:tls) failed: {pr.reason}"})
             continue
         accepted = list(pr.accepted)
         old = [v for v in OLD_TLS if v in accepted]
@@ -153,7 +154,7 @@ def net_01(f: Frames, p: dict) -> pd.DataFrame:
             continue
         untested = [a for a in pr.attempts if a.get("version") in OLD_TLS and a.get("result") != "rejected"]
         if untested:
-            rows.append({**base, "status": "ERROR", "reason": "could not test " + ", ".join(
+            rows.append({**base, "status": "ERROR", "reason": "TLS probe (probe:tls) could not test " + ", ".join(
                 f"{a['version']} ({a.get('detail', a.get('result'))})" for a in untested)})
             continue
         rows.append({**base, "status": "PASS", "reason": "refuses TLSv1 and TLSv1.1; accepts "
@@ -162,7 +163,8 @@ def net_01(f: Frames, p: dict) -> pd.DataFrame:
     for c in f.clusters.itertuples(index=False):
         if c.cluster not in probed:
             rows.append(_base(c, resource_type="cluster", resource_id=c.arn, evidence=c.evidence, status="ERROR",
-                              reason="no TLS probe evidence for this cluster (collected without probes)"))
+                              reason="no TLS probe evidence (probe:tls) for this cluster (collected without "
+                                     "probes)"))
     return pd.DataFrame(rows)
 
 
@@ -258,7 +260,8 @@ def net_03(f: Frames, p: dict) -> pd.DataFrame:
             base = _base(c, resource_type="node", resource_id=f"{c.cluster}/node/{name}",
                          evidence=f"evidence/{entry['path']}#{name}")
             if v is None:
-                rows.append({**base, "status": "ERROR", "reason": "the node reports no kubelet version"})
+                rows.append({**base, "status": "ERROR", "reason": "the node reports no kubelet version "
+                                                               "(k8s:nodes gives no status.nodeInfo.kubeletVersion)"})
             elif v < floor:
                 rows.append({**base, "status": "FAIL", "reason": f"kubelet {kubelet} is older than the oldest "
                              f"supported version {p['min_kubelet_version']} (no more TLS and security fixes)"})
@@ -409,6 +412,7 @@ def net_06(f: Frames, p: dict) -> pd.DataFrame:
     rows = []
     netpols = f.evidence.k8s_items("networkpolicies")
     sgp_ok = {e["cluster"] for e, _ in f.evidence.responses("k8s:securitygrouppolicies")}
+    sgp_errors = {e["cluster"]: describe(e.get("error") or {}) for e in f.evidence.errors("k8s:securitygrouppolicies")}
     sgps = f.evidence.k8s_items("securitygrouppolicies")
     w = outside(f.workloads, p["exclude_namespaces"])
     np_paths = {e["cluster"]: e["path"] for e, _ in f.evidence.responses("k8s:networkpolicies")}
@@ -429,7 +433,9 @@ def net_06(f: Frames, p: dict) -> pd.DataFrame:
                     [f"NetworkPolicy {x}" for x in pols] + [f"SecurityGroupPolicy {x}" for x in sgs])})
             elif c.cluster not in sgp_ok:
                 rows.append({**base, "status": "ERROR", "reason": "no NetworkPolicy, and SecurityGroupPolicies "
-                             "(k8s:securitygrouppolicies) could not be read, so security groups for pods are unknown"})
+                             "could not be read (k8s:securitygrouppolicies "
+                             f"{sgp_errors.get(c.cluster, 'not collected')}), so security groups for pods are "
+                             "unknown"})
             else:
                 rows.append({**base, "status": "FAIL",
                              "reason": "runs workloads with neither a NetworkPolicy nor a SecurityGroupPolicy: every "

@@ -191,14 +191,14 @@ def node_roles(f: Frames) -> pd.DataFrame:
         base = {"account_id": e["account"], "region": e["region"], "cluster": cluster}
         if e["status"] != "ok":
             rows.append({**base, "role_arn": "", "source": "node groups",
-                         "error": f"node groups could not be listed: {describe(e.get('error') or {})}",
+                         "error": f"node groups could not be listed ({NODEGROUPS} {describe(e.get('error') or {})})",
                          "evidence": "evidence/manifest.json"})
             continue
         for ng in f.evidence.load(e).get("nodegroups") or []:
             d_entry, d_data, cause = described.get((cluster, ng), ({}, None, "not collected"))
             if d_data is None:
                 rows.append({**base, "role_arn": "", "source": f"node group {ng}",
-                             "error": f"node group {ng} was listed but not described ({cause})",
+                             "error": f"node group {ng} was listed but not described ({NODEGROUP} {cause})",
                              "evidence": ref(e)})
             else:
                 rows.append({**base, "role_arn": (d_data.get("nodegroup") or {}).get("nodeRole", ""),

@@ -179,7 +179,8 @@ def ecr_images(f: Frames) -> pd.DataFrame:
                 le, ld = lookup
                 scan_ref = ref(le) if le["status"] == "ok" else "evidence/manifest.json"
                 if ld is None:
-                    status, detail = "UNKNOWN", f"the scan lookup failed: {describe(le.get('error', {}))}"
+                    status, detail = "UNKNOWN", ("the scan lookup failed (aws:ecr:DescribeImageScanFindings "
+                                               f"{describe(le.get('error', {}))})")
                 elif "__absent__" in ld:
                     status, detail = "NOT_SCANNED", "ECR has no scan of this image (ScanNotFoundException)"
                 else:
@@ -283,7 +284,7 @@ def container_images(f: Frames) -> pd.DataFrame:
             out["match"], out["match_detail"] = "region-not-audited", f"ECR region {region} was not audited"
         elif region in repo_errors:
             out["match"], out["match_detail"] = "repositories-unreadable", \
-                f"ECR repositories in {region} could not be listed: {repo_errors[region]}"
+                f"ECR repositories in {region} could not be listed (aws:ecr:DescribeRepositories {repo_errors[region]})"
         elif (region, repo_name) not in repos:
             out["match"], out["match_detail"] = "repository-missing", \
                 f"repository {repo_name} does not exist in {region}"
@@ -292,7 +293,8 @@ def container_images(f: Frames) -> pd.DataFrame:
             out["tag_mutability"], out["scan_on_push"] = r.tag_mutability, r.scan_on_push
             if (region, repo_name) in image_errors:
                 out["match"], out["match_detail"] = "images-unreadable", \
-                    f"the images of {repo_name} could not be listed: {image_errors[(region, repo_name)]}"
+                    f"the images of {repo_name} could not be listed " \
+                    f"(aws:ecr:DescribeImages {image_errors[(region, repo_name)]})"
             else:
                 g = by_repo.get((region, repo_name))
                 hit = None

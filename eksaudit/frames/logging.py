@@ -167,7 +167,7 @@ def trail_buckets(f: Frames) -> pd.DataFrame:
         if missing:
             owner = "nobody: S3 answered NoSuchBucket"
         elif in_account is None:
-            owner = f"unknown: ListBuckets {list_error or 'not collected'}"
+            owner = f"unknown: {LIST_BUCKETS} {list_error or 'not collected'}"
         elif in_account:
             owner = f"this account ({t.account_id})"
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..collect.faults import describe
 from . import Frames, frame
 from .core import ref
 
@@ -270,10 +271,11 @@ def cluster_net(f: Frames) -> pd.DataFrame:
         found = sorted({subnet_vpc[(row.region, s)] for s in row.subnet_ids if subnet_vpc.get((row.region, s))})
         vpcs_.append(found[0] if len(found) == 1 else "")
         sources.append("subnets" if len(found) == 1 else "")
-        errs = f.evidence.errors("aws:ec2:DescribeSubnets")
+        errs = [describe(e.get("error") or {}) for e in f.evidence.errors("aws:ec2:DescribeSubnets")]
         errors.append("" if len(found) == 1 else
                       "the cluster VPC is unknown: DescribeCluster gave no vpcId and its subnets "
-                      + ("could not be read (aws:ec2:DescribeSubnets failed)" if errs else "were not found"))
+                      + (f"could not be read (aws:ec2:DescribeSubnets {'; '.join(dict.fromkeys(errs))})" if errs
+                         else "were not found in aws:ec2:DescribeSubnets"))
     c["vpc_id"] = vpcs_
     c["vpc_source"] = sources
     c["vpc_error"] = errors
