@@ -12,6 +12,7 @@ from . import render
 from .checks import Check, load, run_checks, use_checks_dir
 from .evidence import Evidence
 from .findings import SEVERITY_RANK, STATUSES
+from .views.show import show_html
 
 
 @dataclasses.dataclass
@@ -21,12 +22,6 @@ class Context:
     evidence: Evidence | None
     checks: dict[str, Check]
     run: dict
-
-
-def _display(html: str) -> None:
-    from IPython.display import HTML, display
-
-    display(HTML(html))
 
 
 def load_findings(run_dir: str | Path) -> pd.DataFrame:
@@ -64,7 +59,7 @@ def show_overview(ctx: Context) -> None:
     c = render.counts(ctx.findings, "check_id")
     titles = {k: v.title for k, v in ctx.checks.items()}
     c.insert(1, "title", c["check_id"].map(titles))
-    _display(render.bar_chart(ctx.findings, "check_id")
+    show_html(render.bar_chart(ctx.findings, "check_id")
              + render.table(c, links={"check_id": lambda r: f"#{r['check_id']}"}))
 
 
@@ -72,7 +67,7 @@ def show_practices(ctx: Context) -> None:
     """What each check of the domain audits, from the catalog (never copied into the notebook)."""
     items = "".join(f"<li><b>{render.esc(c.id)}, {render.esc(c.title)}</b> ({render.esc(', '.join(c.requirements))}). "
                     f"{render.esc(c.practice)}</li>" for c in ctx.checks.values())
-    _display(f"<ul>{items}</ul>")
+    show_html(f"<ul>{items}</ul>")
 
 
 ATTENTION = ["FAIL", "ERROR", "MANUAL", "WAIVED"]
@@ -101,7 +96,7 @@ def show_check(ctx: Context, check_id: str) -> None:
         body += f"<p><b>Passed or not applicable ({len(rest)}).</b></p>" + render.table(rest, cols)
     tail = (f"<p><b>Remediation.</b> {render.esc(chk.remediation)}</p>"
             f'<p class="ek-muted">References: {render.esc(refs)}</p></div>')
-    _display(head + body + tail)
+    show_html(head + body + tail)
 
 
 def show_checks(ctx: Context) -> None:

@@ -107,11 +107,35 @@ def test_gap_rows_group_inputs_by_cause(tmp_path):
 
 
 def test_catalog_metadata_complete():
+    from eksaudit.domains import BY_ID
+    from eksaudit.requirements import PRACTICES
+
+    practices = {p[0] for p in PRACTICES}
     for c in load().values():
-        assert {"IAM": "iam", "NET": "network", "LOG": "logging", "IMG": "images"}[c.id.split("-")[0]] == c.domain
-        for field in ("title", "practice", "rationale", "remediation", "requirement"):
+        assert c.id.startswith(BY_ID[c.domain].prefix + "-"), c.id
+        for field in ("title", "practice", "rationale", "remediation", "requirements"):
             assert getattr(c, field), (c.id, field)
+        assert set(c.requirements) <= practices, c.id
         assert c.references, c.id
+
+
+@pytest.mark.parametrize("bad, says", [
+    ({"severity": "urgent"}, "severity 'urgent'"),
+    ({"domain": "nosuch"}, "domain 'nosuch'"),
+    ({"id": "IAM-77"}, "ID must be NET-"),
+    ({"requirements": "R-NET-7"}, "non-empty list"),
+    ({"requirements": ["R-NET-99"]}, "unknown practice 'R-NET-99'"),
+    ({"inputs": ("aws:eks:DescribeNothing",)}, "unknown input 'aws:eks:DescribeNothing'"),
+    ({"frames": ("nosuch_frame",)}, "unknown frame 'nosuch_frame'"),
+])
+def test_metadata_validated_at_registration(bad, says):
+    from eksaudit.checks import CATALOG, check
+
+    meta = {"id": "NET-T1", "domain": "network", "title": "t", "severity": "low", "practice": "p",
+            "rationale": "r", "remediation": "m", "requirements": ["R-NET-7"], **bad}
+    with pytest.raises(ValueError, match=says):
+        check(meta.pop("id"), **meta)(lambda f, p: [])
+    assert "NET-T1" not in CATALOG and "IAM-77" not in CATALOG
 
 
 def test_cluster_doc_defaults_pass_cluster_checks(tmp_path):

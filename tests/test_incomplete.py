@@ -108,10 +108,10 @@ def test_summary_page_opens_with_incomplete_banner(demo_pack):
 
 
 def test_complete_audit_has_no_banner(monkeypatch):
-    from eksaudit import summary
+    from eksaudit.views import summary
 
     shown = []
-    monkeypatch.setattr(summary, "_display", shown.append)
+    monkeypatch.setattr(summary, "show_html", shown.append)
     s = summary.Summary({"unverified_checks": [], "not_audited": []}, _f(("NET-07", "PASS", "high", "ok")))
     summary.show_incomplete(s)
     summary.show_not_audited(s)

@@ -99,3 +99,15 @@ def test_bad_org_checks_are_one_line_exit_2(tmp_path, capsys, body, says):
         drop_checks_dirs()
     err = capsys.readouterr().err
     assert err.startswith("eksaudit: error:") and says in err and err.count("\n") == 1, err
+
+
+def test_builtin_catalog_whatever_was_imported_first():
+    """A module of the catalog imported before load() (a view importing checks.iam) still counts as built in."""
+    import subprocess
+    import sys
+
+    code = ("import eksaudit.views.iam, eksaudit.checks.iam\n"
+            "from eksaudit.checks import CATALOG, load\n"
+            "print(sorted({c.split('-')[0] for c in load()}), len(load()) == len(CATALOG))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['IAM', 'IMG', 'LOG', 'NET'] True", out

@@ -63,7 +63,7 @@ def _expand(keys: list[str]) -> list[str]:
 
 
 CATALOG: dict[str, Check] = {}
-_BUILTIN: set[str] = set()  # IDs registered by eksaudit's own modules
+_BUILTIN: set[str] = set()  # IDs registered by eksaudit's own modules (whoever imported them first)
 _DIR_CHECKS: dict[str, set[str]] = {}  # --checks-dir folder -> IDs its files registered (imported once)
 _ACTIVE_DIRS: set[str] = set()  # folders whose checks are in the catalog now
 
@@ -116,9 +116,8 @@ def _validate(id: str, domain: str, severity: str, requirements, inputs: list[st
 def load() -> dict[str, Check]:
     """The catalog: eksaudit's checks and those of the active --checks-dir folders, in domain and ID order."""
     if not _BUILTIN:
-        before = set(CATALOG)
         import_package_modules(__name__, skip=("common",))
-        _BUILTIN.update(set(CATALOG) - before)
+        _BUILTIN.update(c.id for c in CATALOG.values() if c.func.__module__.startswith(f"{__name__}."))
     wanted = _BUILTIN.union(*(_DIR_CHECKS[d] for d in _ACTIVE_DIRS))
     chosen = [c for c in CATALOG.values() if c.id in wanted]
     return {c.id: c for c in sorted(chosen, key=lambda c: (fs.DOMAINS.index(c.domain), c.id))}

@@ -1,8 +1,21 @@
-"""Small helpers shared by check functions."""
+"""What every check builds its rows with, and small helpers shared by check functions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
+
+from ..findings import STATUSES
+
+# The one vocabulary of resource types a finding may name (the findings schema's resource_type column).
+RESOURCE_TYPES = frozenset({
+    "account", "region", "cluster", "api-endpoint", "nodegroup", "node", "node-role", "cluster-role",
+    "kubelet-config", "namespace", "workload", "container", "service-account", "secret", "configmap",
+    "iam-user", "iam-group", "iam-role", "iam-principal", "ecr-repository", "image", "vpc-endpoint",
+    "security-group", "load-balancer", "listener", "trail", "s3-bucket", "log-group", "alarm",
+    "guardduty-detector", "secrets-manager-secret", "kms-key", "cis-benchmark-test", "benchmark-run",
+})
 
 SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"]
 
@@ -36,3 +49,46 @@ def row(status: str, rtype: str, rid: str, reason: str, evidence: str = "", clus
     """One check row from scalars (the per-resource counterpart of `result`)."""
     return {"status": status, "resource_type": rtype, "resource_id": rid, "reason": reason, "evidence": evidence,
             "cluster": cluster, "region": region, "account_id": account_id, **extra}
+
+
+def _checked(status: str, resource_type: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown finding status {status!r}")
+    if resource_type not in RESOURCE_TYPES:
+        raise ValueError(f"resource type {resource_type!r} is not in checks.common.RESOURCE_TYPES")
+
+
+def finding(where: Mapping | None, status: str, resource_type: str, resource_id: str, reason: str, *,
+            evidence: str | None = None, severity: str | None = None, **scope: str) -> dict:
+    """One finding row. `where` is any record carrying its scope (account_id, region, cluster) and evidence,
+    such as a frame row, or None for an account-level finding; `evidence=` and scope keywords
+    (account_id=, region=, cluster=) override it. The engine fills an empty account_id with the audited one."""
+    _checked(status, resource_type)
+    where = where or {}
+    out = {col: str(scope.get(col, where.get(col, "")) or "") for col in ("account_id", "region", "cluster")}
+    out.update(status=status, resource_type=resource_type, resource_id=str(resource_id), reason=reason,
+               evidence=evidence if evidence is not None else str(where.get("evidence", "") or ""))
+    if severity:
+        out["severity"] = severity
+    return out
+
+
+def findings(df: pd.DataFrame, status, reason, resource_type: str, resource_id,
+             severity: pd.Series | str | None = None) -> pd.DataFrame:
+    """Rows for a whole frame at once (the vectorised `finding`): aligned status/reason/resource_id columns,
+    scope and evidence taken from the frame's own columns."""
+    if resource_type not in RESOURCE_TYPES:
+        raise ValueError(f"resource type {resource_type!r} is not in checks.common.RESOURCE_TYPES")
+    out = pd.DataFrame({
+        "account_id": df["account_id"] if "account_id" in df else "",
+        "region": df["region"] if "region" in df else "",
+        "cluster": df["cluster"] if "cluster" in df else "",
+        "status": status, "resource_type": resource_type, "resource_id": resource_id, "reason": reason,
+        "evidence": df["evidence"] if "evidence" in df else "",
+    }, index=df.index)
+    bad = set(out["status"]) - set(STATUSES)
+    if bad:
+        raise ValueError(f"unknown finding status {sorted(bad)}")
+    if severity is not None:
+        out["severity"] = severity
+    return out

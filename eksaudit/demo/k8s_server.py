@@ -34,29 +34,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-# (apiVersion, kind) -> (plural, namespaced). Kinds outside this table still work: their plural is
-# guessed from the kind name (see _guess_plural), as the demo data may carry extra kinds.
-KNOWN_KINDS: dict[tuple[str, str], tuple[str, bool]] = {
-    ("v1", "Namespace"): ("namespaces", False),
-    ("v1", "Node"): ("nodes", False),
-    ("v1", "Pod"): ("pods", True),
-    ("v1", "ServiceAccount"): ("serviceaccounts", True),
-    ("v1", "Secret"): ("secrets", True),
-    ("v1", "ConfigMap"): ("configmaps", True),
-    ("v1", "Service"): ("services", True),
-    ("apps/v1", "Deployment"): ("deployments", True),
-    ("apps/v1", "DaemonSet"): ("daemonsets", True),
-    ("apps/v1", "StatefulSet"): ("statefulsets", True),
-    ("apps/v1", "ReplicaSet"): ("replicasets", True),
-    ("batch/v1", "Job"): ("jobs", True),
-    ("batch/v1", "CronJob"): ("cronjobs", True),
-    ("networking.k8s.io/v1", "NetworkPolicy"): ("networkpolicies", True),
-    ("rbac.authorization.k8s.io/v1", "Role"): ("roles", True),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False),
-    ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy"): ("securitygrouppolicies", True),
-}
+from ..collect.kubernetes import KINDS
+
+# (apiVersion, kind) -> (plural, namespaced), from the collector's own table so the two cannot disagree. Kinds
+# outside it still work: their plural is guessed from the kind name (the demo data may carry extra kinds).
+KNOWN_KINDS: dict[tuple[str, str], tuple[str, bool]] = {(k.api_version, k.kind): (k.plural, k.namespaced)
+                                                        for k in KINDS}
 
 # All fields are present because kubernetes>=37 validates VersionInfo strictly (pydantic) and rejects
 # a document that lacks any of them.

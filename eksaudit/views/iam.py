@@ -9,6 +9,7 @@ from ..checks.iam import ECR_WRITE, EKS_WRITE, allowed_anywhere
 from ..evidence import Evidence
 from ..frames import Frames
 from ..policy import describe_grant
+from .show import show_html
 
 _ACTIONS = {"IAM-01": EKS_WRITE, "IAM-10": ECR_WRITE}
 COLUMNS = ["principal", "policy", "attached", "statement", "effect", "grants", "actions_granted", "resources",
@@ -61,10 +62,9 @@ def repository_policy_statements(evidence: Evidence, findings: pd.DataFrame) -> 
 
 def show_granting_statements(ctx, check_id: str) -> None:
     """Display the statements behind a check's offenders (nb.Context from eksaudit.notebook)."""
-    from IPython.display import HTML, display
 
     if ctx.evidence is None:
-        display(HTML("<p>No evidence folder in this context: statements cannot be shown.</p>"))
+        show_html("<p>No evidence folder in this context: statements cannot be shown.</p>")
         return
     df = granting_statements(ctx.evidence, ctx.findings, check_id)
     html = f"<h4>{render.esc(check_id)}: statements granting the flagged permissions</h4>"
@@ -73,7 +73,7 @@ def show_granting_statements(ctx, check_id: str) -> None:
         repo = repository_policy_statements(ctx.evidence, ctx.findings)
         if not repo.empty:
             html += "<h4>IAM-10: repository policy statements that failed</h4>" + render.table(repo)
-    display(HTML(html))
+    show_html(html)
 
 
 def counts_by_cluster(findings: pd.DataFrame) -> pd.DataFrame:
@@ -88,6 +88,5 @@ def counts_by_cluster(findings: pd.DataFrame) -> pd.DataFrame:
 
 def show_counts_by_cluster(ctx) -> None:
     """Display counts_by_cluster for a notebook context."""
-    from IPython.display import HTML, display
 
-    display(HTML(render.table(counts_by_cluster(ctx.findings))))
+    show_html(render.table(counts_by_cluster(ctx.findings)))

@@ -7,6 +7,7 @@ import pandas as pd
 from .. import render
 from ..frames import Frames
 from ..frames.images import SEVERITIES
+from .show import show_html
 
 COLUMNS = ["image", "registry", "repository", "tag", "pushed", "scan_status", "critical", "high", "medium", "low",
            "other", "base_image", "clusters", "where_it_runs"]
@@ -62,23 +63,17 @@ def _counts(x) -> dict:
             "other": int(x["informational"]) + int(x["undefined"])}
 
 
-def _display(html: str) -> None:
-    from IPython.display import HTML, display
-
-    display(HTML(html))
-
-
 def show_inventory(ctx, clusters: list[str] | None = None) -> pd.DataFrame:
     """Display the image inventory; returns it as a DataFrame for sorting and filtering in pandas too."""
     if ctx.evidence is None:
-        _display('<p class="ek-muted">No evidence folder in this run: the inventory needs it.</p>')
+        show_html('<p class="ek-muted">No evidence folder in this run: the inventory needs it.</p>')
         return pd.DataFrame(columns=COLUMNS)
     inv = inventory(Frames(ctx.evidence), clusters)
     running = inv[inv["where_it_runs"] != "not running"]
     summary = (f"<p>{len(running)} image reference(s) running, {len(inv) - len(running)} ECR image tag(s) not "
                f"running. Severity counts come from the last ECR scan ({', '.join(s.lower() for s in SEVERITIES)}: "
                f"'other' adds informational and undefined).</p>")
-    _display(summary + render.sortable(inv, placeholder="filter: registry, repository, cluster, workload, status..."))
+    show_html(summary + render.sortable(inv, placeholder="filter: registry, repository, cluster, workload, status..."))
     return inv
 
 
@@ -95,10 +90,10 @@ def benchmark_runs(frames: Frames) -> pd.DataFrame:
 
 def show_benchmarks(ctx) -> pd.DataFrame:
     if ctx.evidence is None:
-        _display('<p class="ek-muted">No evidence folder in this run.</p>')
+        show_html('<p class="ek-muted">No evidence folder in this run.</p>')
         return pd.DataFrame()
     runs = benchmark_runs(Frames(ctx.evidence))
-    _display(render.sortable(runs) if not runs.empty else
+    show_html(render.sortable(runs) if not runs.empty else
              '<p class="ek-muted">No kube-bench or Docker Bench evidence: no result attached and no kube-bench '
              "Job or CronJob found.</p>")
     return runs

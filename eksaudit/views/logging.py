@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import render
 from ..frames import Frames
+from .show import show_html
 
 COVERAGE_COLS = ["region", "clusters", "trail", "scope", "logging", "management events", "log validation",
                  "KMS", "bucket", "bucket holder", "bucket findings"]
@@ -66,15 +67,14 @@ def tamperers(findings: pd.DataFrame) -> pd.DataFrame:
 
 def show_coverage(ctx) -> None:
     """The coverage table and the list of who can tamper with the logs (notebook display)."""
-    from ..notebook import _display
 
     if ctx.evidence is None:
-        _display("<p>No evidence folder beside these findings: the coverage view needs it.</p>")
+        show_html("<p>No evidence folder beside these findings: the coverage view needs it.</p>")
         return
     table = coverage(Frames(ctx.evidence), ctx.findings)
-    _display("<h3>Trails covering each cluster region</h3>" + render.table(table))
+    show_html("<h3>Trails covering each cluster region</h3>" + render.table(table))
     who = tamperers(ctx.findings)
     if who.empty:
-        _display("<h3>Who can tamper with the logs</h3><p>No principal found (see LOG-03 for why).</p>")
+        show_html("<h3>Who can tamper with the logs</h3><p>No principal found (see LOG-03 for why).</p>")
     else:
-        _display("<h3>Who can tamper with the logs</h3>" + render.table(who))
+        show_html("<h3>Who can tamper with the logs</h3>" + render.table(who))

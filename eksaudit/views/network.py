@@ -8,6 +8,7 @@ import pandas as pd
 
 from .. import render
 from ..frames import Frames
+from .show import show_html
 
 ENDPOINT_SERVICES = [("eks", "Interface"), ("ecr.api", "Interface"), ("ecr.dkr", "Interface"),
                      ("secretsmanager", "Interface"), ("s3", "Gateway")]
@@ -108,13 +109,12 @@ def picture_html(f: Frames, cluster: str) -> str:
 
 def show_picture(ctx) -> None:
     """Display the picture of every cluster in the notebook's scope (needs the evidence folder)."""
-    from IPython.display import HTML, display
 
     if ctx.evidence is None:
-        display(HTML('<p class="ek-muted">No evidence folder: the network picture needs it.</p>'))
+        show_html('<p class="ek-muted">No evidence folder: the network picture needs it.</p>')
         return
     f = Frames(ctx.evidence)
     names = list(f.cluster_net["cluster"])
     shown = sorted(set(ctx.findings["cluster"]) - {""}) or names
     html = [render.CSS] + [picture_html(f, n) for n in names if n in shown]
-    display(HTML("".join(html) if len(html) > 1 else '<p class="ek-muted">No cluster in scope.</p>'))
+    show_html("".join(html) if len(html) > 1 else '<p class="ek-muted">No cluster in scope.</p>')

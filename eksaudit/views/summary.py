@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import render
-from .checks import load, use_checks_dir
-from .domains import DOMAINS
-from .findings import SEVERITY_RANK, STATUSES
-from .notebook import _display, load_findings
-from .requirements import PRACTICES
+from .. import render
+from ..checks import load, use_checks_dir
+from ..domains import DOMAINS
+from ..findings import SEVERITY_RANK, STATUSES
+from ..notebook import load_findings
+from ..requirements import PRACTICES
+from .show import show_html
 
 
 @dataclasses.dataclass
@@ -37,7 +38,7 @@ def show_run(s: Summary) -> None:
             ("Run", r.get("run_id")), ("Tool", f"eksaudit {r.get('version')}"),
             ("Parameters", json.dumps(r.get("params") or {}, sort_keys=True))]
     links = " · ".join(f'<a href="{d.page}">{render.esc(d.title)}</a>' for d in DOMAINS)
-    _display(render.table(pd.DataFrame(rows, columns=["", "value"])) + f"<p>Domain pages: {links}</p>")
+    show_html(render.table(pd.DataFrame(rows, columns=["", "value"])) + f"<p>Domain pages: {links}</p>")
 
 
 def show_incomplete(s: Summary) -> None:
@@ -47,7 +48,7 @@ def show_incomplete(s: Summary) -> None:
         return
     errors = int((s.findings["status"] == "ERROR").sum())
     total = s.findings["check_id"].nunique()
-    _display(f'<div class="ek-banner" role="alert"><b>Incomplete audit.</b> {len(unverified)} of {total} checks '
+    show_html(f'<div class="ek-banner" role="alert"><b>Incomplete audit.</b> {len(unverified)} of {total} checks '
              f"could not be verified everywhere ({errors} ERROR findings): where an input could not be read, no "
              f"PASS is claimed. Checks affected: {render.esc(', '.join(unverified))}. See "
              '<a href="#not-audited">Not audited</a> for what was missing and how to fix it.</div>')
@@ -58,9 +59,9 @@ def show_not_audited(s: Summary) -> None:
     rows = pd.DataFrame(s.run.get("not_audited") or [], columns=["scope", "inputs", "cause", "checks", "fix"])
     anchor = '<span id="not-audited"></span>'
     if rows.empty:
-        _display(anchor + "<p>Every input was read: nothing was left unaudited.</p>")
+        show_html(anchor + "<p>Every input was read: nothing was left unaudited.</p>")
         return
-    _display(anchor + render.table(rows[["scope", "inputs", "cause", "checks", "fix"]]))
+    show_html(anchor + render.table(rows[["scope", "inputs", "cause", "checks", "fix"]]))
 
 
 def show_totals(s: Summary) -> None:
@@ -71,7 +72,7 @@ def show_totals(s: Summary) -> None:
     if sev is not None and not sev.empty:
         sev = sev.reindex(columns=[c for c in ["critical", "high", "medium", "low", "info"] if c in sev.columns])
         html += "<h4>Failures by severity</h4>" + render.table(sev.reset_index())
-    _display(html)
+    show_html(html)
 
 
 def show_scorecard(s: Summary) -> None:
@@ -80,7 +81,7 @@ def show_scorecard(s: Summary) -> None:
     if not c.empty:
         checked = c["PASS"] + c["FAIL"]
         c["score"] = (100 * c["PASS"] / checked.where(checked > 0)).round(0).fillna(0).astype(int).astype(str) + "%"
-    _display(render.table(c) + '<p class="ek-muted">score: share of PASS among PASS and FAIL findings.</p>')
+    show_html(render.table(c) + '<p class="ek-muted">score: share of PASS among PASS and FAIL findings.</p>')
 
 
 def show_top_risks(s: Summary, n: int = 15) -> None:
@@ -88,7 +89,7 @@ def show_top_risks(s: Summary, n: int = 15) -> None:
     f = f.assign(_r=-f["severity"].map(SEVERITY_RANK)).sort_values(["_r", "check_id"], kind="stable").drop(columns="_r")
     cols = ["severity", "check_id", "title", "cluster", "resource_id", "reason"]
     page = {c.id: f"{c.domain}.html#{c.id}" for c in load().values()}
-    _display(render.table(f.head(n), cols, links={"check_id": lambda r: page.get(r["check_id"], "")})
+    show_html(render.table(f.head(n), cols, links={"check_id": lambda r: page.get(r["check_id"], "")})
              if len(f) else "<p>No failures.</p>")
 
 
@@ -123,5 +124,5 @@ def show_coverage(s: Summary) -> None:
     page = {c.id: f"{c.domain}.html#{c.id}" for c in load().values()}
     cov = coverage(s)
     first = {"checks": lambda r: page.get(r["checks"].split(", ")[0], "")}
-    _display(render.table(cov, links=first) + '<p class="ek-muted">status: the most serious result among the practice\'s '
+    show_html(render.table(cov, links=first) + '<p class="ek-muted">status: the most serious result among the practice\'s '
              'findings (FAIL before ERROR before MANUAL before PASS).</p>')
