@@ -105,15 +105,14 @@ OBJECT_META = {
             "ownerReferences[].uid"),
     "labels": LABELS, "annotations": ANNOTATIONS, "managedFields": MARKER,
 }
-SECURITY_CONTEXT = {
-    **_keep("seccompProfile.type", "seccompProfile.localhostProfile", "appArmorProfile.type",
-            "appArmorProfile.localhostProfile", "seLinuxOptions.user", "seLinuxOptions.role", "seLinuxOptions.type",
-            "seLinuxOptions.level", "windowsOptions.runAsUserName", "windowsOptions.gmsaCredentialSpecName",
-            "procMount", "fsGroupChangePolicy", "capabilities.add[]", "capabilities.drop[]", "sysctls[].name",
-            "seLinuxChangePolicy", "supplementalGroupsPolicy"),
-}
+_PROFILES = ("seccompProfile.type", "seccompProfile.localhostProfile", "appArmorProfile.type",
+             "appArmorProfile.localhostProfile", "seLinuxOptions.user", "seLinuxOptions.role", "seLinuxOptions.type",
+             "seLinuxOptions.level", "windowsOptions.runAsUserName", "windowsOptions.gmsaCredentialSpecName")
+POD_SECURITY_CONTEXT = _keep(*_PROFILES, "fsGroupChangePolicy", "sysctls[].name", "seLinuxChangePolicy",
+                             "supplementalGroupsPolicy")
+CONTAINER_SECURITY_CONTEXT = _keep(*_PROFILES, "procMount", "capabilities.add[]", "capabilities.drop[]")
 CONTAINER = {
-    **_keep("name", "image", "imagePullPolicy", "targetContainerName", "ports[].name", "ports[].protocol",
+    **_keep("name", "image", "imagePullPolicy", "ports[].name", "ports[].protocol",
             "ports[].hostIP", "env[].name", "env[].valueFrom.secretKeyRef.name", "env[].valueFrom.secretKeyRef.key",
             "env[].valueFrom.configMapKeyRef.name", "env[].valueFrom.configMapKeyRef.key",
             "env[].valueFrom.fieldRef.fieldPath", "env[].valueFrom.fieldRef.apiVersion",
@@ -121,7 +120,7 @@ CONTAINER = {
             "envFrom[].secretRef.name", "envFrom[].configMapRef.name", "volumeMounts[].name",
             "volumeMounts[].mountPath", "volumeMounts[].subPath", "volumeMounts[].mountPropagation",
             "resources.limits.*", "resources.requests.*", "restartPolicy", "terminationMessagePolicy"),
-    **_under("securityContext", SECURITY_CONTEXT),
+    **_under("securityContext", CONTAINER_SECURITY_CONTEXT),
 }
 POD_SPEC = {
     **_keep("serviceAccountName", "serviceAccount", "nodeName", "priorityClassName", "runtimeClassName",
@@ -134,14 +133,13 @@ POD_SPEC = {
             "volumes[].projected.sources[].serviceAccountToken.path", "volumes[].projected.sources[].secret.name",
             "volumes[].projected.sources[].configMap.name", "os.name"),
     "nodeSelector": LABELS,
-    **_under("securityContext", SECURITY_CONTEXT),
+    **_under("securityContext", POD_SECURITY_CONTEXT),
     **_under("containers[]", CONTAINER), **_under("initContainers[]", CONTAINER),
-    **_under("ephemeralContainers[]", CONTAINER),
+    **_under("ephemeralContainers[]", {**CONTAINER, "targetContainerName": KEEP}),
 }
 TEMPLATE = {**_under("metadata", OBJECT_META), **_under("spec", POD_SPEC)}
 COMMON = {**_keep("apiVersion", "kind"), **_under("metadata", OBJECT_META)}
-WORKLOAD = {**COMMON, "spec.selector": SELECTOR, **_under("spec.template", TEMPLATE),
-            **_keep("spec.updateStrategy.type", "spec.strategy.type", "spec.serviceName", "spec.podManagementPolicy")}
+WORKLOAD = {**COMMON, "spec.selector": SELECTOR, **_under("spec.template", TEMPLATE)}
 JOB = {**WORKLOAD, **_keep("status.startTime", "status.completionTime", "status.conditions[].type",
                            "status.conditions[].status")}
 PEER = {"podSelector": SELECTOR, "namespaceSelector": SELECTOR, **_keep("ipBlock.cidr", "ipBlock.except[]")}
@@ -153,7 +151,10 @@ BINDING = {**COMMON, **_keep("roleRef.apiGroup", "roleRef.kind", "roleRef.name",
 K8S: dict[str, dict] = {
     "Namespace": {**COMMON, **_keep("status.phase")},
     "Node": {**COMMON, **_keep("spec.providerID", "spec.taints[].key", "spec.taints[].effect",
-                               "status.nodeInfo.*", "status.addresses[].type", "status.addresses[].address")},
+                               "status.nodeInfo.kubeletVersion",
+                               "status.nodeInfo.kubeProxyVersion", "status.nodeInfo.osImage",
+                               "status.nodeInfo.containerRuntimeVersion", "status.nodeInfo.kernelVersion",
+                               "status.nodeInfo.operatingSystem", "status.nodeInfo.architecture", "status.addresses[].type", "status.addresses[].address")},
     "Pod": {**COMMON, **_under("spec", POD_SPEC),
             **_keep("status.phase", "status.containerStatuses[].name", "status.containerStatuses[].image",
                     "status.containerStatuses[].imageID", "status.initContainerStatuses[].name",
@@ -169,9 +170,9 @@ K8S: dict[str, dict] = {
                         "spec.sessionAffinity", "spec.ports[].name", "spec.ports[].protocol",
                         "spec.ports[].appProtocol", "spec.ports[].targetPort", "status.loadBalancer.ingress[].ip",
                         "status.loadBalancer.ingress[].hostname")},
-    "Deployment": WORKLOAD,
-    "DaemonSet": WORKLOAD,
-    "StatefulSet": WORKLOAD,
+    "Deployment": {**WORKLOAD, **_keep("spec.strategy.type")},
+    "DaemonSet": {**WORKLOAD, **_keep("spec.updateStrategy.type")},
+    "StatefulSet": {**WORKLOAD, **_keep("spec.updateStrategy.type", "spec.serviceName", "spec.podManagementPolicy")},
     "ReplicaSet": WORKLOAD,
     "Job": JOB,
     "CronJob": {**COMMON, **_keep("spec.schedule", "spec.timeZone", "spec.concurrencyPolicy",

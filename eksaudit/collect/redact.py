@@ -18,7 +18,7 @@ import json
 import re
 import secrets
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import yaml
@@ -132,12 +132,12 @@ def _check(node: Node, where: str) -> None:
             _check(child, where + ".*")
 
 
-@lru_cache(maxsize=None)
+@cache
 def k8s_tree(kind: str, aws_auth: bool = False) -> Node:
     return compile_paths(K.AWS_AUTH if aws_auth else K.K8S.get(kind, K.COMMON))
 
 
-@lru_cache(maxsize=None)
+@cache
 def aws_tree(service: str, operation: str) -> Node:
     """The operation's allow-list, plus every enum-valued string of its output shape (closed value sets)."""
     root = compile_paths({**K.AWS.get((service, operation), {}), "__absent__": K.KEEP})
@@ -155,13 +155,11 @@ def aws_tree(service: str, operation: str) -> Node:
     return root
 
 
-@lru_cache(maxsize=None)
+@cache
 def enum_paths(service: str, operation: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(path, allowed values) of every enum string in an operation's output shape (botocore's model)."""
-    import botocore.session
-
     try:
-        shape = botocore.session.get_session().get_service_model(service).operation_model(operation).output_shape
+        shape = _service_model(service).operation_model(operation).output_shape
     except Exception:  # an operation the model lacks: no enum shortcut, explicit paths only
         return ()
     out: list[tuple[str, tuple[str, ...]]] = []
@@ -184,7 +182,19 @@ def enum_paths(service: str, operation: str) -> tuple[tuple[str, tuple[str, ...]
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
+def _service_model(service: str):
+    return _botocore_session().get_service_model(service)
+
+
+@lru_cache(maxsize=1)
+def _botocore_session():
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@cache
 def _doc_tree(doc: K.Doc) -> Node:
     return compile_paths(doc.paths)
 
