@@ -183,3 +183,11 @@ def test_redaction_of_odd_shapes(obj):
 
     out = json.dumps(redact_k8s(obj))
     assert "secret-value-123" not in out and "c2VjcmV0LXZhbHVlLTEyMw" not in out, out
+
+
+def test_findings_show_no_hashes(demo_pack):
+    """Reasons name what a person needs (kept identifiers), never a hash standing for a value."""
+    _, findings = demo_pack
+    hashed = findings[findings["reason"].str.contains("[hash:", regex=False)
+                      | findings["resource_id"].str.contains("[hash:", regex=False)]
+    assert hashed.empty, hashed[["check_id", "resource_id", "reason"]].to_string()
