@@ -1,9 +1,11 @@
 """The least-privilege policies eksaudit ships, generated from what the collector actually reads.
 
-The IAM policy holds exactly the actions of `collect.steps.plan()`; the Kubernetes ClusterRole grants
-get/list/watch on exactly the kinds in `collect.kubernetes.KINDS`, except Secrets: `list` only (the collector
-lists them to find service-account-token Secrets and redacts their values at once; it never reads one by name).
-`python -m eksaudit.policies --write` rewrites the shipped files; a test fails when they drift from this module.
+The IAM policy holds exactly the actions of `collect.steps.plan()`. The Kubernetes ClusterRole grants the verbs
+the collector uses (`collect.kubernetes.VERBS`: `list`) on the kinds of `collect.kubernetes.KINDS`, except
+Secrets: listing Secrets returns their values to the caller (RBAC has no "names only"), which would let whoever
+holds the audit role read every service account token. Secrets are granted only by a second, opt-in role, for
+auditors who accept that; without it the collector's Secrets read is denied and IAM-04 says what it could not
+prove. `python -m eksaudit.policies --write` rewrites the shipped files; a test fails when they drift.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import yaml
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 IAM_FILE = POLICY_DIR / "eksaudit-readonly-iam.json"
 RBAC_FILE = POLICY_DIR / "eksaudit-reader-rbac.yaml"
+SECRETS_RBAC_FILE = POLICY_DIR / "eksaudit-secrets-rbac.yaml"
 ROLE_NAME = "eksaudit-reader"
-READ_VERBS = ["get", "list", "watch"]
-# Kinds whose objects may hold secret values: readable as a collection (values redacted at once), never by name.
-LIST_ONLY = {("", "secrets"): ["list"]}
+SECRETS_ROLE_NAME = "eksaudit-secrets-lister"
+GROUP = "eksaudit:readers"
+# Kinds whose list returns secret values: left out of the default role, granted only by the opt-in one.
+OPT_IN = {("", "secrets")}
 # IAM action name prefixes that only read.
 # Reads that return secret values: never granted, never called.
 NEVER = {"GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters", "GetParametersByPath",
@@ -77,32 +81,37 @@ def iam_policy() -> dict:
             "Statement": [{"Sid": "EksauditReadOnly", "Effect": "Allow", "Action": iam_actions(), "Resource": "*"}]}
 
 
-def rbac_rules() -> list[dict]:
-    """ClusterRole rules: one per API group, read verbs only; list-only kinds get their own rule."""
-    from .collect.kubernetes import KINDS
+def rbac_rules(opt_in: bool = False) -> list[dict]:
+    """ClusterRole rules, one per API group, with the collector's verbs only: the default role's kinds, or
+    (opt_in) only the kinds left out of it."""
+    from .collect.kubernetes import KINDS, VERBS
 
     groups: dict[str, list[str]] = {}
-    special: list[dict] = []
     for kind in KINDS:
-        verbs = LIST_ONLY.get((kind.group, kind.plural))
-        if verbs is not None:
-            special.append({"apiGroups": [kind.group], "resources": [kind.plural], "verbs": list(verbs)})
-        else:
+        if ((kind.group, kind.plural) in OPT_IN) == opt_in:
             groups.setdefault(kind.group, []).append(kind.plural)
-    rules = [{"apiGroups": [g], "resources": sorted(set(r)), "verbs": list(READ_VERBS)} for g, r in sorted(groups.items())]
-    return rules + sorted(special, key=lambda r: (r["apiGroups"], r["resources"]))
+    return [{"apiGroups": [g], "resources": sorted(set(r)), "verbs": list(VERBS)} for g, r in sorted(groups.items())]
+
+
+def _role_documents(name: str, rules: list[dict]) -> list[dict]:
+    """A ClusterRole and its binding to the group an EKS access entry or aws-auth mapping names."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "eksaudit"}}, "rules": rules}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "eksaudit"}},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": GROUP}]}
+    return [role, binding]
 
 
 def rbac_documents() -> list[dict]:
-    """The ClusterRole and a binding to a group that an EKS access entry or aws-auth mapping can name."""
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": ROLE_NAME, "labels": {"app.kubernetes.io/name": "eksaudit"}},
-            "rules": rbac_rules()}
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-               "metadata": {"name": ROLE_NAME, "labels": {"app.kubernetes.io/name": "eksaudit"}},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ROLE_NAME},
-               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "eksaudit:readers"}]}
-    return [role, binding]
+    """The default reader role (no Secrets) and its binding."""
+    return _role_documents(ROLE_NAME, rbac_rules())
+
+
+def secrets_rbac_documents() -> list[dict]:
+    """The opt-in role: `list` on Secrets, bound to the same group."""
+    return _role_documents(SECRETS_ROLE_NAME, rbac_rules(opt_in=True))
 
 
 def iam_text() -> str:
@@ -110,11 +119,23 @@ def iam_text() -> str:
 
 
 def rbac_text() -> str:
-    header = ("# Generated by `python -m eksaudit.policies --write` from eksaudit.collect.kubernetes.KINDS.\n"
-              "# Read-only: get/list/watch on what eksaudit reads; Secrets are list-only (values are redacted\n"
-              "# on receipt and no Secret is ever read by name). Map the auditing IAM principal to the group\n"
+    header = ("# Generated by `python -m eksaudit.policies --write` from eksaudit.collect.kubernetes (KINDS, VERBS).\n"
+              "# Read-only: `list` (the only verb the collector uses) on the kinds eksaudit reads, except Secrets:\n"
+              "# listing Secrets returns their values, service account tokens included. Without Secrets, IAM-04\n"
+              "# finds token Secrets through service accounts' references and says what it cannot exclude; the\n"
+              "# opt-in eksaudit-secrets-rbac.yaml grants them. Map the auditing IAM principal to the group\n"
               "# eksaudit:readers (EKS access entry with kubernetesGroups, or aws-auth).\n")
     return header + yaml.safe_dump_all(rbac_documents(), sort_keys=False, explicit_start=True)
+
+
+def secrets_rbac_text() -> str:
+    header = ("# Generated by `python -m eksaudit.policies --write`. OPT-IN, on top of eksaudit-reader-rbac.yaml.\n"
+              "# `list` on Secrets lets eksaudit prove there is no long-lived token Secret (IAM-04). Trade-off:\n"
+              "# Kubernetes returns every Secret's data with the list, so whoever holds this role can read every\n"
+              "# Secret of the cluster, service account tokens included (a path to cluster-admin). eksaudit drops\n"
+              "# the values in memory before writing anything, but the role itself grants them: apply it only\n"
+              "# for the audit and only if the auditing principal may be trusted with them; delete it after.\n")
+    return header + yaml.safe_dump_all(secrets_rbac_documents(), sort_keys=False, explicit_start=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,9 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         POLICY_DIR.mkdir(exist_ok=True)
         IAM_FILE.write_text(iam_text(), encoding="utf-8")
         RBAC_FILE.write_text(rbac_text(), encoding="utf-8")
-        print(f"wrote {IAM_FILE} and {RBAC_FILE}")
+        SECRETS_RBAC_FILE.write_text(secrets_rbac_text(), encoding="utf-8")
+        print(f"wrote {IAM_FILE}, {RBAC_FILE} and {SECRETS_RBAC_FILE}")
     else:
-        sys.stdout.write(iam_text() + rbac_text())
+        sys.stdout.write(iam_text() + rbac_text() + secrets_rbac_text())
     return 0
 
 

@@ -44,6 +44,7 @@ class EvidenceBuilder:
 
     def aws(self, service: str, op: str, data: dict, region: str = REGION, params: dict | None = None,
             cluster: str = "") -> EvidenceBuilder:
+        data = self.store.redactor.aws(service, op, data)  # what a collection would have written
         self.store.record(source="aws", service=service, operation=op, params=params or {}, account=self.account,
                           region=region, cluster=cluster, data=data)
         return self
@@ -66,7 +67,7 @@ class EvidenceBuilder:
         return self
 
     def k8s(self, cluster: str, plural: str, items: list[dict], region: str = REGION) -> EvidenceBuilder:
-        data = _as_list(BY_PLURAL[plural], json.loads(json.dumps(items)))
+        data = _as_list(BY_PLURAL[plural], json.loads(json.dumps(items)), self.store.redactor)
         self.store.record(source="k8s", service="kubernetes", operation=plural, account=self.account,
                           region=region, cluster=cluster, data=data)
         return self

@@ -341,11 +341,53 @@ def test_iam04_fail(tmp_path):
     assert "user/bob" in rows_for(f, "aws-auth mapUsers")["reason"].iloc[0]
 
 
+def _cluster_without_secrets(tmp_path, kind="access-denied", sas=None, **cluster):
+    k8s = {"pods": [pod("a", automountServiceAccountToken=False)], "serviceaccounts": sas or []}
+    b = EvidenceBuilder(tmp_path)
+    from eksaudit.testing import cluster_doc
+    b.aws("eks", "DescribeCluster", cluster_doc("c1", **cluster), params={"name": "c1"}, cluster="c1")
+    b.clusters["c1"] = "us-east-1"
+    from eksaudit.collect.kubernetes import KINDS
+    for k in KINDS:
+        if k.plural == "secrets":
+            b.k8s_error("c1", "secrets", kind=kind)
+        else:
+            b.k8s("c1", k.plural, k8s.get(k.plural, []))
+    return findings_for("IAM-04", b.build())
+
+
 def test_iam04_error_when_secrets_unreadable_or_mode_unreported(tmp_path):
-    b = EvidenceBuilder(tmp_path).cluster("c1", k8s={"pods": [pod("a", automountServiceAccountToken=False)]},
-                                          accessConfig={})
-    b.k8s_error("c1", "secrets")
-    assert_error(findings_for("IAM-04", b.build()), "k8s:secrets access denied")
+    f = _cluster_without_secrets(tmp_path, kind="throttled", accessConfig={})
+    tokens = rows_for(f, "c1 (token Secrets)")
+    assert_error(tokens, "k8s:secrets throttled")
+    assert_error(rows_for(f, "c1 (authentication mode)"), "accessConfig.authenticationMode")
+    assert list(rows_for(f, "app/Pod/a")["status"]) == ["PASS"], "other verdicts stand: Secrets are a soft input"
+
+
+def test_iam04_default_rbac_role_never_claims_no_token_secret(tmp_path):
+    """Secrets not listable (the default role): token Secrets come from service accounts' references, and the
+    claim "no token Secret" becomes MANUAL saying what could not be proven."""
+    sas = [{**_sa("builder"), "secrets": [{"name": "builder-token-x7k2p"}]},
+           {**_sa("deployer"), "secrets": [{"name": "registry-creds"}]}, _sa("quiet")]
+    f = _cluster_without_secrets(tmp_path, sas=sas)
+    assert "PASS" not in set(rows_for(f, "c1 (token Secrets)")["status"])
+    row = rows_for(f, "c1 (token Secrets)").iloc[0]
+    assert row["status"] == "MANUAL" and "Secrets not readable" in row["reason"]
+    assert "cannot be excluded" in row["reason"] and "access denied" in row["reason"]
+    assert list(rows_for(f, "app/builder-token-x7k2p")["status"]) == ["FAIL"]
+    assert "service account builder references" in rows_for(f, "app/builder-token-x7k2p")["reason"].iloc[0]
+    assert list(rows_for(f, "app/registry-creds")["status"]) == ["MANUAL"]
+
+
+def test_iam04_listed_secrets_prove_absence(tmp_path):
+    """With Secrets listed (the opt-in role), no token Secret is a PASS, references notwithstanding."""
+    sas = [{**_sa("deployer"), "secrets": [{"name": "registry-creds"}]}]
+    f = findings_for("IAM-04", EvidenceBuilder(tmp_path).cluster("c1", k8s={
+        "pods": [pod("a", automountServiceAccountToken=False)], "serviceaccounts": sas,
+        "secrets": [{"kind": "Secret", "type": "Opaque", "metadata": {"name": "registry-creds", "namespace": "app"}}]}
+    ).build())
+    assert list(rows_for(f, "c1 (token Secrets)")["status"]) == ["PASS"]
+    assert not f["resource_id"].str.contains("registry-creds").any()
 
 
 # IAM-05

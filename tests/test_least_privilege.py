@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from eksaudit import policies
-from eksaudit.collect.kubernetes import KINDS
+from eksaudit.collect.kubernetes import KINDS, VERBS
 from eksaudit.collect.steps import plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,22 +66,96 @@ def test_is_read_action():
     assert not policies.is_read_action("secretsmanager:GetSecretValue")
 
 
-def test_rbac_cluster_role_reads_exactly_the_kinds():
-    docs = list(yaml.safe_load_all(policies.RBAC_FILE.read_text()))
+def test_shipped_secrets_rbac_is_generated():
+    assert policies.SECRETS_RBAC_FILE.read_text(encoding="utf-8") == policies.secrets_rbac_text(), (
+        "policies/eksaudit-secrets-rbac.yaml is stale: run python -m eksaudit.policies --write")
+
+
+def _granted(path) -> tuple[dict, dict[tuple[str, str], set[str]]]:
+    docs = list(yaml.safe_load_all(path.read_text()))
     [role] = [d for d in docs if d["kind"] == "ClusterRole"]
     [binding] = [d for d in docs if d["kind"] == "ClusterRoleBinding"]
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": policies.GROUP}]
     granted: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
         assert set(rule) == {"apiGroups", "resources", "verbs"}, "no resourceNames/nonResourceURLs"
-        assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
         for group in rule["apiGroups"]:
             for res in rule["resources"]:
                 assert "*" not in (group, res) and "/" not in res, rule
                 granted.setdefault((group, res), set()).update(rule["verbs"])
-    assert set(granted) == {(k.group, k.plural) for k in KINDS}
-    assert granted[("", "secrets")] == {"list"}, "Secrets: list only, never get (no read by name) nor watch"
-    assert all(v == {"get", "list", "watch"} for k, v in granted.items() if k != ("", "secrets"))
+    return role, granted
+
+
+def test_rbac_default_role_lists_the_kinds_but_not_secrets():
+    """Only the verb the collector uses (list: no get, no watch), on every kind it reads except Secrets, whose
+    list would hand every Secret's value (service account tokens included) to whoever holds the role."""
+    assert VERBS == ("list",)
+    _, granted = _granted(policies.RBAC_FILE)
+    assert set(granted) == {(k.group, k.plural) for k in KINDS} - {("", "secrets")}
+    assert all(v == {"list"} for v in granted.values()), granted
+
+
+def test_rbac_opt_in_role_adds_only_listing_secrets():
+    role, granted = _granted(policies.SECRETS_RBAC_FILE)
+    assert granted == {("", "secrets"): {"list"}}
+    assert role["metadata"]["name"] != policies.ROLE_NAME
+    assert "Trade-off" in policies.SECRETS_RBAC_FILE.read_text(), "the file says what it gives away"
+
+
+@pytest.fixture(scope="module")
+def rbac_runs(demo_env, tmp_path_factory):
+    """The demo audited three times: full rights, the default role, and the default plus the opt-in role (the
+    demo API server enforcing the roles' rules as RBAC would), with the requests the collector made."""
+    from eksaudit.checks import run_checks
+    from eksaudit.collect.run import collect
+    from eksaudit.evidence import Evidence
+
+    target, source, extra = demo_env
+    kube = extra["kube"]
+    default = policies.rbac_rules()
+    runs = {}
+    for name, rules in (("full", None), ("default", default), ("opt-in", default + policies.rbac_rules(opt_in=True))):
+        kube.rbac, start = rules, len(kube.requests)
+        try:
+            ev = Evidence(collect(target, source, tmp_path_factory.mktemp(f"rbac-{name}"),
+                                  attachments=extra["attachments"]))
+        finally:
+            kube.rbac = None
+        cols = ["check_id", "cluster", "status", "resource_type", "resource_id", "reason"]
+        runs[name] = {"findings": run_checks(ev)[cols], "requests": set(kube.requests[start:]),
+                      "errors": {(e["input"], e["cluster"], e["error"]["kind"]) for e in ev.entries
+                                 if e["status"] == "error" and e["source"] == "k8s"}}
+    return runs
+
+
+def test_collector_uses_only_the_list_verb(rbac_runs):
+    verbs = {verb for run in rbac_runs.values() for verb, _, _ in run["requests"]}
+    assert verbs == set(VERBS)
+
+
+def test_default_role_is_enough_for_everything_but_token_secrets(rbac_runs):
+    full, default = rbac_runs["full"], rbac_runs["default"]
+    assert default["errors"] - full["errors"] == {("k8s:secrets", c, "access-denied")
+                                                  for c in set(full["findings"]["cluster"]) - {""}}
+    diff = full["findings"].merge(default["findings"], how="outer", indicator=True).query("_merge != 'both'")
+    assert not diff.empty, "control: the role was enforced"
+    assert set(diff["check_id"]) == {"IAM-04"}, diff.to_string()
+    assert set(diff["resource_type"]) <= {"secret", "cluster"}, diff.to_string()
+    f = default["findings"]
+    tokens = f[(f["check_id"] == "IAM-04") & f["resource_id"].str.endswith("(token Secrets)")]
+    assert not tokens.empty and set(tokens["status"]) == {"MANUAL"}, tokens.to_string()
+    assert tokens["reason"].str.contains("Secrets not readable").all()
+    found = f[(f["check_id"] == "IAM-04") & (f["resource_id"] == "shop/shared-sa-token-x7k2p")]
+    assert list(found["status"]) == ["FAIL"], "the legacy token Secret is still found, through its service account"
+
+
+def test_opt_in_role_gives_the_full_findings(rbac_runs):
+    cols = ["check_id", "cluster", "status", "resource_id", "reason"]
+    full = rbac_runs["full"]["findings"][cols].sort_values(cols).reset_index(drop=True)
+    opt_in = rbac_runs["opt-in"]["findings"][cols].sort_values(cols).reset_index(drop=True)
+    assert full.equals(opt_in)
+    assert not rbac_runs["opt-in"]["errors"] - rbac_runs["full"]["errors"]
 
 
 # ---- the demo audit under enforced IAM ---------------------------------------------------------------------

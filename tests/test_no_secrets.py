@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from eksaudit import policies
 from eksaudit.collect import kubernetes as k8s
-from eksaudit.collect.redact import REDACTED
+from eksaudit.collect.redact import REDACTED, is_hash
 from eksaudit.collect.steps import plan
 from eksaudit.demo.account import PLANTED_SECRETS
 
@@ -30,6 +32,17 @@ def encodings(value: str) -> dict[str, bytes]:
     return out
 
 
+def _unpacked(body: bytes) -> bytes:
+    """What gzip+base64 strings inside a text hold (Rancher keeps whole applied objects that way)."""
+    out = []
+    for m in re.finditer(rb"H4sI[A-Za-z0-9+/=]{16,}", body):
+        try:
+            out.append(gzip.decompress(base64.b64decode(m.group(0))))
+        except (ValueError, OSError, EOFError):
+            continue
+    return b"\n".join(out)
+
+
 def pack_texts(pack: Path) -> dict[str, bytes]:
     texts = {}
     for p in sorted(pack.rglob("*")):
@@ -37,10 +50,18 @@ def pack_texts(pack: Path) -> dict[str, bytes]:
             continue
         body = p.read_bytes()
         texts[p.relative_to(pack).as_posix()] = body
+        if unpacked := _unpacked(body):
+            texts[p.relative_to(pack).as_posix() + " (gzip+base64 inside)"] = unpacked
         if p.suffix == ".pdf" and shutil.which("pdftotext"):
             text = subprocess.run(["pdftotext", str(p), "-"], capture_output=True, check=True).stdout
             texts[p.relative_to(pack).as_posix() + " (text)"] = text
     return texts
+
+
+def test_unpacking_finds_what_it_should():
+    """Control: a value inside a gzip+base64 blob is found."""
+    blob = base64.b64encode(gzip.compress(b'{"token": "' + PLANTED_SECRETS["rancher"].encode() + b'"}'))
+    assert PLANTED_SECRETS["rancher"].encode() in _unpacked(b'{"a": "' + blob + b'"}')
 
 
 def test_encodings_find_what_they_should():
@@ -75,7 +96,8 @@ def test_secret_objects_were_read_and_redacted(demo_pack):
     assert web and web[0]["data"]["API_TOKEN"] == REDACTED
     deploys = json.loads((ev / ok["k8s:deployments"]["path"]).read_text())["items"]
     envs = [env for d in deploys for c in d["spec"]["template"]["spec"]["containers"] for env in c.get("env") or []]
-    assert {"name": "DB_PASSWORD", "value": REDACTED} in envs
+    db = [env for env in envs if env["name"] == "DB_PASSWORD"]
+    assert db and is_hash(db[0]["value"]), db
 
 
 def test_collector_never_calls_a_secret_value_api():
@@ -87,29 +109,38 @@ def test_collector_never_calls_a_secret_value_api():
 
 @pytest.fixture(scope="module")
 def k8s_paths(demo_env, tmp_path_factory):
-    """Every Kubernetes path a live collection of the demo clusters requests, and the raw Secret lists."""
+    """Every Kubernetes path a live collection of the demo clusters requests with what it returned, the raw AWS
+    responses, and the evidence folder written."""
+    from eksaudit.collect import aws
     from eksaudit.collect.run import collect
 
     target, source, extra = demo_env
     seen: list[tuple[str, dict]] = []
-    real = k8s._get
+    raw_aws: list[bytes] = []
+    real, real_call = k8s._get, aws.call
 
     def get(api_client, path, query):
         doc = real(api_client, path, query)
         seen.append((path, json.loads(json.dumps(doc))))
         return doc
 
+    def call(client, operation, params):
+        result = real_call(client, operation, params)
+        raw_aws.append(json.dumps(result, default=str).encode())
+        return result
+
     mp = pytest.MonkeyPatch()
     mp.setattr(k8s, "_get", get)
+    mp.setattr(aws, "call", call)
     try:
         root = collect(target, source, tmp_path_factory.mktemp("k8s-paths"), attachments=extra["attachments"])
     finally:
         mp.undo()
-    return seen, root
+    return seen, root, raw_aws
 
 
 def test_secrets_are_only_listed_never_read_by_name(k8s_paths):
-    seen, _ = k8s_paths
+    seen, _, _ = k8s_paths
     secret_paths = {p for p, _ in seen if "secrets" in p}
     assert secret_paths == {"/api/v1/secrets"}, secret_paths
     collections = {k.path for k in k8s.KINDS}
@@ -117,13 +148,20 @@ def test_secrets_are_only_listed_never_read_by_name(k8s_paths):
 
 
 def test_raw_secret_values_arrive_and_are_dropped(k8s_paths):
-    """Control for the redaction: the endpoint does send the value; the evidence written has none of it."""
-    seen, root = k8s_paths
+    """Control for the redaction: the endpoints do send every planted value (Secrets Manager's secret value
+    excepted: it is never requested); the evidence written has none of them."""
+    seen, root, raw_aws = k8s_paths
     raw = json.dumps([doc for p, doc in seen if p == "/api/v1/secrets"]).encode()
     assert any(form in raw for form in encodings(PLANTED_SECRETS["k8s_secret"]).values())
+    received = json.dumps([doc for _, doc in seen]).encode() + b"\n".join(raw_aws)
+    received += _unpacked(received)
+    for label, value in PLANTED_SECRETS.items():
+        arrived = any(form in received for form in encodings(value).values())
+        assert arrived == (label != "secretsmanager"), (label, "reached the collector" if arrived else "never sent")
     for p in Path(root).rglob("*"):
         if p.is_file():
             body = p.read_bytes()
+            body += _unpacked(body)
             for value in PLANTED_SECRETS.values():
                 assert not any(form in body for form in encodings(value).values()), (p, value)
 
@@ -145,3 +183,11 @@ def test_redaction_of_odd_shapes(obj):
 
     out = json.dumps(redact_k8s(obj))
     assert "secret-value-123" not in out and "c2VjcmV0LXZhbHVlLTEyMw" not in out, out
+
+
+def test_findings_show_no_hashes(demo_pack):
+    """Reasons name what a person needs (kept identifiers), never a hash standing for a value."""
+    _, findings = demo_pack
+    hashed = findings[findings["reason"].str.contains("[hash:", regex=False)
+                      | findings["resource_id"].str.contains("[hash:", regex=False)]
+    assert hashed.empty, hashed[["check_id", "resource_id", "reason"]].to_string()

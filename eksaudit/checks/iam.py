@@ -420,9 +420,72 @@ def _bound_service_accounts(f: Frames) -> set[tuple[str, str, str]]:
     return out
 
 
+TOKEN_SECRET = "kubernetes.io/service-account-token"
+SECRETS = "k8s:secrets"
+
+
+def _secret_refs(f: Frames) -> dict[str, list[tuple[str, str, str, str]]]:
+    """cluster -> (namespace, service account, referenced Secret name, evidence) from ServiceAccounts' `secrets:`
+    lists: where Secrets cannot be listed, the only trace of token Secrets the token controller created."""
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
+    for e, data in f.evidence.responses("k8s:serviceaccounts"):
+        for sa in data.get("items") or []:
+            m = sa.get("metadata") or {}
+            ns, name = m.get("namespace", ""), m.get("name", "")
+            for ref in sa.get("secrets") or []:
+                if isinstance(ref, dict) and isinstance(ref.get("name"), str) and ref["name"]:
+                    out.setdefault(e["cluster"], []).append((ns, name, ref["name"], f"evidence/{e['path']}#{ns}/{name}"))
+    return out
+
+
+def _token_secret_rows(f: Frames, clusters: dict[str, dict]) -> list[dict]:
+    """Token Secret verdicts per cluster. Secrets are a soft input: the default RBAC role does not list them, and
+    then the claim "no token Secret" is never made (MANUAL when access was denied, ERROR for other failures)."""
+    rows = []
+    listed: dict[str, list] = {}
+    for e, data in f.evidence.responses(SECRETS):
+        found = listed.setdefault(e["cluster"], [])
+        found += [(s, e) for s in data.get("items") or [] if s.get("type") == TOKEN_SECRET]
+    failed = {e["cluster"]: e for e in f.evidence.errors(SECRETS)}
+    refs = _secret_refs(f)
+    for name, c in clusters.items():
+        if name in listed:
+            for s, e in listed[name]:
+                m = s.get("metadata") or {}
+                sa = (m.get("annotations") or {}).get("kubernetes.io/service-account.name", "?")
+                rows.append(_row(c, "FAIL", "secret", f"{m.get('namespace', '')}/{m.get('name', '')}",
+                                 f"long-lived token Secret for service account {sa}: it never expires",
+                                 f"evidence/{e['path']}#{m.get('namespace', '')}/{m.get('name', '')}"))
+            if not listed[name]:
+                rows.append(_row(c, "PASS", "cluster", f"{name} (token Secrets)", f"no {TOKEN_SECRET} Secret"))
+            continue
+        for ns, sa, secret, ev in refs.get(name, []):
+            if secret.startswith(f"{sa}-token-"):
+                rows.append(_row(c, "FAIL", "secret", f"{ns}/{secret}",
+                                 f"service account {sa} references Secret {secret}, named as the token controller "
+                                 "names long-lived token Secrets (Secrets not readable: type not confirmed)", ev))
+            else:
+                rows.append(_row(c, "MANUAL", "secret", f"{ns}/{secret}",
+                                 f"service account {sa} references Secret {secret}; Secrets not readable: confirm "
+                                 f"it is not a {TOKEN_SECRET} Secret", ev))
+        err = failed.get(name)
+        cause = describe(err.get("error") or {}) if err else "not collected"
+        where = "evidence/manifest.json"
+        if err and (err.get("error") or {}).get("kind") == "access-denied":
+            rows.append(_row(c, "MANUAL", "cluster", f"{name} (token Secrets)",
+                             f"Secrets not readable ({SECRETS} {cause}; the default eksaudit-reader role does not "
+                             "list Secrets): token Secrets not referenced by a service account cannot be excluded; "
+                             f"list them with `kubectl get secrets -A --field-selector type={TOKEN_SECRET}` or "
+                             "grant the opt-in eksaudit-secrets-lister role", where))
+        else:
+            rows.append(_row(c, "ERROR", "cluster", f"{name} (token Secrets)",
+                             f"token Secrets could not be verified: {SECRETS} {cause}", where))
+    return rows
+
+
 @check("IAM-04", domain="iam", title="No authentication with service account tokens", severity="medium",
        requirements=["R-IAM-4"], frames=("clusters", "workloads", "service_accounts", "aws_auth"),
-       inputs=("k8s:secrets", "k8s:rolebindings", "k8s:clusterrolebindings"),
+       inputs=("k8s:rolebindings", "k8s:clusterrolebindings"), soft_inputs=("k8s:secrets",),
        params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="No long-lived service-account token Secrets exist; pods that do not call the Kubernetes API opt "
                 "out of the token mount; people and systems authenticate with IAM through EKS access entries, "
@@ -436,24 +499,8 @@ def _bound_service_accounts(f: Frames) -> set[tuple[str, str, str]]:
        references={"cis_eks": "4.1.6 (automount), 5.5.1 (access entries)", "securityhub": "none",
                    "prowler": "none", "kubescape": "C-0034"})
 def iam_04(f: Frames, p: dict) -> list[dict]:
-    rows = []
     clusters = {c["cluster"]: c for c in _cluster_rows(f)}
-    secrets: dict[str, list] = {}
-    for e, data in f.evidence.responses("k8s:secrets"):
-        for s in data.get("items") or []:
-            if s.get("type") == "kubernetes.io/service-account-token":
-                secrets.setdefault(e["cluster"], []).append((s, e))
-    for name, c in clusters.items():
-        for s, e in secrets.get(name, []):
-            m = s.get("metadata") or {}
-            sa = (m.get("annotations") or {}).get("kubernetes.io/service-account.name", "?")
-            rows.append(_row(c, "FAIL", "secret", f"{m.get('namespace', '')}/{m.get('name', '')}",
-                             f"long-lived token Secret for service account {sa}: it never expires",
-                             f"evidence/{e['path']}#{m.get('namespace', '')}/{m.get('name', '')}"))
-        if name not in secrets and f.evidence.responses("k8s:secrets") and any(
-                e["cluster"] == name for e, _ in f.evidence.responses("k8s:secrets")):
-            rows.append(_row(c, "PASS", "cluster", f"{name} (token Secrets)",
-                             "no kubernetes.io/service-account-token Secret"))
+    rows = _token_secret_rows(f, clusters)
     sas = {(r["cluster"], r["namespace"], r["name"]): r["automount"] for r in f.service_accounts.to_dict("records")}
     bound = _bound_service_accounts(f)
     w = outside(f.workloads, p["exclude_namespaces"])

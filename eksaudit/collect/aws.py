@@ -71,7 +71,7 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
         except Exception as exc:  # any failure is evidence of what could not be read
             data, error = None, classify(exc)
         if data is not None:
-            data = redact_aws(data)
+            data = redact_aws(data, s.service, s.operation, store.redactor)
         store.record(source="aws", service=s.service, operation=s.operation, params=params, account=account,
                      region=scope_region, cluster=cluster, data=data, error=error, started=started)
         if data is not None:

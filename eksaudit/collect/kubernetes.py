@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..target import AwsTarget, K8sSource, eks_token
 from .faults import classify
-from .redact import redact_k8s
+from .redact import Redactor, redact_k8s
 from .store import EvidenceStore, now
 
 
@@ -60,6 +60,9 @@ KINDS = [
     Kind("securitygrouppolicies", "vpcresources.k8s.aws", "v1beta1", True, "SecurityGroupPolicy"),
 ]
 BY_KIND = {k.kind: k for k in KINDS}
+# The only Kubernetes verb the collector uses: whole collections, never one object by name (get) nor a watch.
+# The shipped RBAC roles grant exactly this (eksaudit.policies).
+VERBS = ("list",)
 BY_PLURAL = {k.plural: k for k in KINDS}
 PAGE = 500
 
@@ -70,11 +73,12 @@ def snapshot_command() -> str:
     return (f"mkdir -p snap && for k in {kinds}; do kubectl get \"$k\" -A -o json > \"snap/${{k%%.*}}.json\"; done")
 
 
-def _as_list(kind: Kind, items: list[dict]) -> dict:
+def _as_list(kind: Kind, items: list[dict], redactor: Redactor | None = None) -> dict:
+    """A List document of redacted copies of the items."""
     for item in items:
         item.setdefault("kind", kind.kind)
         item.setdefault("apiVersion", kind.api_version)
-        redact_k8s(item)
+    items = [redact_k8s(item, redactor) for item in items]
 
     def order(o: dict) -> tuple[str, str]:
         meta = o.get("metadata") if isinstance(o.get("metadata"), dict) else {}
@@ -117,7 +121,7 @@ def _get(api_client, path: str, query: list) -> dict:
     return json.loads(data)
 
 
-def _list_live(api_client, kind: Kind) -> dict:
+def _list_live(api_client, kind: Kind, redactor: Redactor | None = None) -> dict:
     items, token = [], None
     while True:
         doc = _get(api_client, kind.path, [("limit", PAGE)] + ([("continue", token)] if token else []))
@@ -127,7 +131,7 @@ def _list_live(api_client, kind: Kind) -> dict:
         items.extend(doc.get("items") or [])
         token = (doc.get("metadata") or {}).get("continue")
         if not token:
-            return _as_list(kind, items)
+            return _as_list(kind, items, redactor)
 
 
 def _k8s_error(exc: BaseException) -> dict:
@@ -149,7 +153,8 @@ def _collect_live(api_client, store, account, region, cluster) -> None:
     def one(kind: Kind) -> None:
         started = now()
         try:
-            _record(store, account, region, cluster, kind, data=_list_live(api_client, kind), started=started)
+            _record(store, account, region, cluster, kind, data=_list_live(api_client, kind, store.redactor),
+                    started=started)
         except Exception as exc:  # recorded as evidence of what could not be read
             _record(store, account, region, cluster, kind, error=_k8s_error(exc), started=started)
 
@@ -290,7 +295,8 @@ def collect_snapshots(source: K8sSource, store: EvidenceStore, account: str, clu
         objects, covered = read_snapshot(specs[name])
         for kind in KINDS:
             if kind.plural in covered:
-                data = _as_list(kind, [json.loads(json.dumps(o)) for o in objects.get(kind.plural, [])])
+                data = _as_list(kind, [json.loads(json.dumps(o)) for o in objects.get(kind.plural, [])],
+                                store.redactor)
                 _record(store, account, region, name, kind, data=data)
             else:
                 _record(store, account, region, name, kind,

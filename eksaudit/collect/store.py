@@ -41,11 +41,15 @@ def _slug(params: dict) -> str:
 class EvidenceStore:
     """Writes evidence files and keeps their manifest entries; safe to use from many threads."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, redaction_key: bytes | None = None):
+        from .redact import Redactor
+
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.entries: list[dict] = []
         self._lock = threading.Lock()
+        # One hashing key per collection, held in memory only (tests may inject a fixed one).
+        self.redactor = Redactor(redaction_key)
 
     def record(
         self,

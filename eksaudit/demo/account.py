@@ -17,12 +17,36 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 WEAK = "legacy-weak"
 HARDENED = "prod-hardened"
-# Values planted to prove they never reach a pack (issue: no secrets in packs).
+# Values planted to prove they never reach a pack (issue #12: nothing secret ever enters a pack), one per place
+# a secret has been seen to hide in; tests/test_no_secrets.py proves each reaches the collector and none the pack.
 PLANTED_SECRETS = {
     "secretsmanager": "sm-DEMO-s3cr3t-value-7f3a9c",
     "k8s_secret": "k8s-DEMO-secret-password-51be",
     "env": "env-DEMO-db-password-a41d",
     "configmap_token": "cm-DEMO-api-token-99c2",
+    # Kubernetes
+    "args": "args-DEMO-db-password-0b7e",
+    "command": "cmd-DEMO-api-key-3c1f",
+    "probe_header": "probe-DEMO-basic-auth-6a90",
+    "probe_exec": "exec-DEMO-probe-token-8e21",
+    "lifecycle": "hook-DEMO-post-start-key-d4c3",
+    "csi_attribute": "csi-DEMO-volume-secret-2f6b",
+    "annotation": "anno-DEMO-api-token-77a1",
+    "template_annotation": "tmpl-DEMO-annotation-pass-19bd",
+    "last_applied": "applied-DEMO-nested-secret-5e0c",
+    "kapp": "kapp-DEMO-original-secret-c8d2",
+    "rancher": "rancher-DEMO-gzip-secret-4b7a",
+    "aws_auth_extra": "awsauth-DEMO-extra-key-e913",
+    "label": "label-DEMO-token-0c55",
+    # AWS
+    "eks_tag": "ekstag-DEMO-password-a0f4",
+    "nodegroup_tag": "ngtag-DEMO-password-6d13",
+    "iam_role_tag": "roletag-DEMO-password-3e8b",
+    "iam_user_tag": "usertag-DEMO-password-91c6",
+    "vpc_tag": "vpctag-DEMO-password-27da",
+    "ecr_tag": "ecrtag-DEMO-password-f5e2",
+    "sm_description": "smdesc-DEMO-password-8a3f",
+    "sm_tag": "smtag-DEMO-password-b6c0",
 }
 
 
@@ -79,7 +103,8 @@ def seed_vpcs(acct: DemoAccount) -> None:
     ec2 = acct.client("ec2")
     for name, cidr in ((WEAK, "10.10.0.0/16"), (HARDENED, "10.20.0.0/16")):
         vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-        ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": f"{name}-vpc"}])
+        ec2.create_tags(Resources=[vpc], Tags=[{"Key": "Name", "Value": f"{name}-vpc"},
+                                               {"Key": "db-password", "Value": PLANTED_SECRETS["vpc_tag"]}])
         subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=cidr.replace(".0.0/16", f".{i}.0/24"),
                                      AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
                    for i, z in ((1, "a"), (2, "b"))]
@@ -114,7 +139,7 @@ def seed_clusters(acct: DemoAccount) -> None:
                             "publicAccessCidrs": ["0.0.0.0/0"]},
         logging={"clusterLogging": [{"types": ["api"], "enabled": True},
                                     {"types": [t for t in all_types if t != "api"], "enabled": False}]},
-        tags={"team": "legacy", "env": "dev"})
+        tags={"team": "legacy", "env": "dev", "password": PLANTED_SECRETS["eks_tag"]})
     eks.create_cluster(
         name=HARDENED, version="1.31", roleArn=acct.ids[f"{HARDENED}-cluster-role:arn"],
         resourcesVpcConfig={"subnetIds": json.loads(acct.ids[f"{HARDENED}:subnets"]),

@@ -84,7 +84,9 @@ def system_objects() -> list[dict]:
 
 def weak_objects() -> list[dict]:
     ns = "shop"
-    objs = [namespace(ns), service_account("default", ns), service_account("shared-sa", ns)]
+    shared = service_account("shared-sa", ns)
+    shared["secrets"] = [{"name": "shared-sa-token-x7k2p"}]  # its long-lived token, as the token controller names it
+    objs = [namespace(ns), service_account("default", ns), shared]
     # A web front end on the default service account, from Docker Hub, no securityContext.
     objs += deployment("web", ns, {"containers": [container("nginx", "nginx:1.25")]})
     # Two applications sharing one service account; an init container running as root; a quay.io image.
@@ -96,11 +98,54 @@ def weak_objects() -> list[dict]:
     objs += deployment("reporter", ns, {
         "serviceAccountName": "shared-sa",
         "containers": [container("reporter", "quay.io/prometheus/node-exporter:v1.8.0", {"runAsUser": 65534})]})
+    objs += _planted_in_workloads(objs, ns)
     objs.append({"apiVersion": "v1", "kind": "Secret", "metadata": _meta("db-credentials", ns), "type": "Opaque",
                  "data": {"password": _b64(PLANTED_SECRETS["k8s_secret"])}})
     objs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("web-config", ns),
                  "data": {"API_TOKEN": PLANTED_SECRETS["configmap_token"], "LOG_LEVEL": "debug"}})
     return system_objects() + objs
+
+
+def _planted_in_workloads(objs: list[dict], ns: str) -> list[dict]:
+    """Secrets where operators put them by mistake (issue #12): container args and commands, probe headers and
+    commands, lifecycle hooks, CSI volume attributes, annotations (plain, on pod templates, and the whole applied
+    object as kubectl, kapp and Rancher keep it), label values. Adds them to the web Deployment (its ReplicaSet
+    and Pods too) and returns a CronJob that exports an API key in its command."""
+    import base64
+    import gzip
+    import json
+
+    p = PLANTED_SECRETS
+    applied = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": ns},
+               "spec": {"template": {"spec": {"containers": [{"name": "nginx", "env": [
+                   {"name": "API_TOKEN", "value": p["last_applied"]}]}]}}}}
+    rancher = base64.b64encode(gzip.compress(json.dumps(
+        {"kind": "Secret", "stringData": {"token": p["rancher"]}}).encode(), mtime=0)).decode()
+    for obj in objs:
+        if obj["metadata"]["name"].startswith("web") and obj["kind"] in ("Deployment", "ReplicaSet", "Pod"):
+            meta = obj["metadata"]
+            meta.setdefault("labels", {})["cache-token"] = p["label"]
+            meta["annotations"] = {"example.com/api-token": p["annotation"],
+                                   "kapp.k14s.io/original": json.dumps({**applied, "data": {"key": p["kapp"]}}),
+                                   "objectset.rio.cattle.io/applied": rancher}
+            spec = obj["spec"] if obj["kind"] == "Pod" else obj["spec"]["template"]["spec"]
+            if obj["kind"] != "Pod":
+                obj["spec"]["template"]["metadata"]["annotations"] = {
+                    "db-password": p["template_annotation"],
+                    "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied)}
+            c = spec["containers"][0]
+            c["args"] = [f"--db-password={p['args']}", "--listen=:8080"]
+            c["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080, "httpHeaders": [
+                {"name": "Authorization", "value": f"Basic {p['probe_header']}"}]}}
+            c["livenessProbe"] = {"exec": {"command": ["sh", "-c", f"curl -H 'X-Token: {p['probe_exec']}' localhost"]}}
+            c["lifecycle"] = {"postStart": {"exec": {"command": ["sh", "-c", f"echo {p['lifecycle']} > /tmp/key"]}}}
+            spec["volumes"] = [{"name": "assets", "csi": {"driver": "s3.csi.aws.com", "volumeAttributes": {
+                "bucketName": "shop-assets", "authToken": p["csi_attribute"]}}}]
+    return [{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": _meta("nightly-export", ns),
+             "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                 "restartPolicy": "OnFailure",
+                 "containers": [container("export", "busybox:1.36")
+                                | {"command": ["sh", "-c", f"export API_KEY={p['command']} && ./export.sh"]}]}}}}}}]
 
 
 def hardened_objects() -> list[dict]:

@@ -245,12 +245,17 @@ class DemoKubeServer:
 
     The objects are copied when the server is built, so later changes to ``clusters`` are not seen.
     ``faults`` maps (cluster, plural) to an HTTP status answered instead of the list (``0`` means a
-    200 with a malformed JSON body), so tests can exercise a collector's error paths.
+    200 with a malformed JSON body), so tests can exercise a collector's error paths. ``rbac``, when set, is the
+    list of ClusterRole rules the token holds: a request whose verb (``list``, or ``watch`` with ?watch=true)
+    they do not grant on the (group, resource) is answered 403 the way the API server does. ``requests`` records
+    (verb, group, resource) of every collection request.
     """
 
     def __init__(self, clusters: dict[str, list[dict]], token: str = "demo-reader-token") -> None:
         self.token = token
         self.faults: dict[tuple[str, str], int] = {}
+        self.rbac: list[dict] | None = None
+        self.requests: list[tuple[str, str, str]] = []
         self._names = list(clusters)
         # (group, version, plural) -> how to list it; group "" is the core API.
         self._resources: dict[tuple[str, str, str], _Resource] = {}
@@ -388,6 +393,13 @@ class DemoKubeServer:
         if route is None:
             return _status(404, f"the server could not find the requested resource ({url.path})")
         group, version, namespace, plural = route
+        query = parse_qs(url.query, keep_blank_values=True)
+        verb = "watch" if (query.get("watch") or [""])[0] in ("true", "1") else "list"
+        self.requests.append((verb, group, plural))
+        if self.rbac is not None and not _granted(self.rbac, verb, group, plural):
+            scope = f"in the namespace {namespace!r}" if namespace else "at the cluster scope"
+            return _status(403, f'{plural}{"." + group if group else ""} is forbidden: User "demo-reader" cannot '
+                                f'{verb} resource "{plural}" in API group "{group}" {scope}')
         fault = self.faults.get((cluster, plural))
         if fault is not None:
             return _fault(fault)
@@ -398,7 +410,15 @@ class DemoKubeServer:
         items = self._items[cluster].get((group, version, plural), [])
         if namespace:
             items = [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
-        return _page(resource, items, parse_qs(url.query, keep_blank_values=True))
+        return _page(resource, items, query)
+
+
+def _granted(rules: list[dict], verb: str, group: str, plural: str) -> bool:
+    """Whether ClusterRole rules allow a verb on a resource (wildcards as RBAC reads them)."""
+    return any(verb in r.get("verbs", []) or "*" in r.get("verbs", [])
+               for r in rules
+               if (group in r.get("apiGroups", []) or "*" in r.get("apiGroups", []))
+               and (plural in r.get("resources", []) or "*" in r.get("resources", [])))
 
 
 def _route(rest: list[str]) -> tuple[str, str, str, str] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from .account import ACCOUNT, HARDENED, REGION, WEAK, DemoAccount
+from .account import ACCOUNT, HARDENED, PLANTED_SECRETS, REGION, WEAK, DemoAccount
 
 BATCH = "legacy-batch"  # shares legacy-weak's cluster role and node role; only system objects run in it
 PARTNER = "210987654321"
@@ -47,7 +47,8 @@ def seed(acct: DemoAccount) -> None:
     ec2_trust = _trust({"Service": "ec2.amazonaws.com"})
 
     # Node roles: the legacy one carries data, storage and push permissions every pod inherits.
-    iam.create_role(RoleName=f"{WEAK}-node-role", AssumeRolePolicyDocument=ec2_trust)
+    iam.create_role(RoleName=f"{WEAK}-node-role", AssumeRolePolicyDocument=ec2_trust,
+                    Tags=[{"Key": "password", "Value": PLANTED_SECRETS["iam_role_tag"]}])
     iam.put_role_policy(RoleName=f"{WEAK}-node-role", PolicyName="worker-node",
                         PolicyDocument=_doc(WORKER_NODE, _allow("ecr:*"), EBS_CSI,
                                             _allow(["s3:*", "secretsmanager:GetSecretValue"])))
@@ -69,7 +70,8 @@ def seed(acct: DemoAccount) -> None:
         extra = {"remoteAccess": {"ec2SshKey": "ops", "sourceSecurityGroups": [bastion]}} if cluster == HARDENED else {}
         eks.create_nodegroup(clusterName=cluster, nodegroupName=f"{cluster}-ng", nodeRole=role,
                              subnets=json.loads(acct.ids[f"{WEAK if cluster != HARDENED else HARDENED}:subnets"]),
-                             scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2}, **extra)
+                             scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2},
+                             tags={"bootstrap-token": PLANTED_SECRETS["nodegroup_tag"]}, **extra)
 
     # IRSA for prod-hardened: the OIDC provider of its issuer and per-application roles trusting it.
     issuer = eks.describe_cluster(name=HARDENED)["cluster"]["identity"]["oidc"]["issuer"]
@@ -86,7 +88,8 @@ def seed(acct: DemoAccount) -> None:
         iam.put_role_policy(RoleName=name, PolicyName="app", PolicyDocument=_doc(stmt))
 
     # A CI user with a long-lived key, eks:* and ecr:* on everything.
-    iam.create_user(UserName="legacy-ci-deployer")
+    iam.create_user(UserName="legacy-ci-deployer",
+                    Tags=[{"Key": "api-key", "Value": PLANTED_SECRETS["iam_user_tag"]}])
     iam.put_user_policy(UserName="legacy-ci-deployer", PolicyName="deploy-everything",
                         PolicyDocument=_doc({**_allow(["eks:*", "ecr:*"]), "Sid": "DeployAnything"}))
     iam.create_access_key(UserName="legacy-ci-deployer")
@@ -181,9 +184,11 @@ def k8s_objects() -> dict[str, list[dict]]:
         "mapRoles": f"- rolearn: {node}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n"
                     "  groups:\n    - system:bootstrappers\n    - system:nodes\n",
         "mapUsers": f"- userarn: arn:aws:iam::{ACCOUNT}:user/legacy-ci-deployer\n  username: ci\n"
-                    "  groups:\n    - system:masters\n"}}
+                    "  groups:\n    - system:masters\n",
+        # A key aws-auth does not define, where someone parked a credential.
+        "ciDeployToken": PLANTED_SECRETS["aws_auth_extra"]}}
     token = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
-             "metadata": _meta("shared-sa-token", "shop",
+             "metadata": _meta("shared-sa-token-x7k2p", "shop",
                                annotations={"kubernetes.io/service-account.name": "shared-sa"}),
              "data": {"token": "ZGVtby1ub3QtYS10b2tlbg=="}}
     return {WEAK: [aws_auth, token, *_ebs_csi(None)], BATCH: [*system_objects(), batch_auth],

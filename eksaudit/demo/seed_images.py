@@ -18,7 +18,7 @@ import json
 import time
 import urllib.request
 
-from .account import ACCOUNT, HARDENED, REGION, WEAK, DemoAccount
+from .account import ACCOUNT, HARDENED, PLANTED_SECRETS, REGION, WEAK, DemoAccount
 
 ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 KUBE_BENCH_IMAGE = f"{ECR}/security/kube-bench:v0.9.1"
@@ -85,7 +85,8 @@ def seed(acct: DemoAccount) -> None:
     key = kms.create_key(Description="ECR images")["KeyMetadata"]["Arn"]
     ecr.create_repository(repositoryName="legacy/web", imageTagMutability="MUTABLE",
                           imageScanningConfiguration={"scanOnPush": False},
-                          encryptionConfiguration={"encryptionType": "AES256"})
+                          encryptionConfiguration={"encryptionType": "AES256"},
+                          tags=[{"Key": "password", "Value": PLANTED_SECRETS["ecr_tag"]}])
     for name, tags in (("payments/api", [{"Key": "sensitivity", "Value": "high"}]),
                        ("security/kube-bench", [{"Key": "team", "Value": "platform-security"}])):
         ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE",

@@ -41,7 +41,9 @@ def _load_balancer(elb, name: str, kind: str, subnets: list[str], vpc: str, clus
 
 def seed(acct: DemoAccount) -> None:
     sm = acct.client("secretsmanager")
-    sm.create_secret(Name="payments/db-password", SecretString=PLANTED_SECRETS["secretsmanager"])
+    sm.create_secret(Name="payments/db-password", SecretString=PLANTED_SECRETS["secretsmanager"],
+                     Description=f"rotate by hand; old value {PLANTED_SECRETS['sm_description']}",
+                     Tags=[{"Key": "previous-password", "Value": PLANTED_SECRETS["sm_tag"]}])
     ec2, elb, acm = acct.client("ec2"), acct.client("elbv2"), acct.client("acm")
     cert = acm.request_certificate(DomainName="shop.example.com")["CertificateArn"]
 
