@@ -16,6 +16,7 @@ EXIT_HELP = """exit codes:
   2  the run could not complete (bad input, missing credentials, caller not identified, unreadable snapshot, ...)
   3  the run completed but is incomplete: some checks could not be verified (ERROR findings) and no FAIL at or
      above --fail-on; --accept-incomplete [IDS] accepts known gaps
+  130  interrupted (Ctrl-C): no pack, no temporary folder and no notebook kernel is left behind
 """
 
 
@@ -265,7 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("eksaudit: interrupted", file=sys.stderr)
-        return 2
+        return 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
+    finally:
+        if argv is None:  # the command line: the process ends next
+            import gc
+
+            # Interpreter shutdown would otherwise walk the whole heap (moto, pandas, nbconvert) with the
+            # garbage collector, which takes seconds after the work is done, and after a Ctrl-C.
+            gc.freeze()
 
 
 if __name__ == "__main__":

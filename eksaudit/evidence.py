@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from . import clock
 from .collect.store import MANIFEST
 from .errors import UserError
 
@@ -44,6 +46,24 @@ class Evidence:
     def clusters(self) -> dict[str, str]:
         """Cluster name -> region, as listed by EKS."""
         return self.manifest.get("clusters", {})
+
+    @cached_property
+    def collected_at(self) -> dt.datetime:
+        """When the collection started, in UTC: the reference time for every age in the findings, so that the same
+        evidence gives the same findings whenever it is analysed. Falls back to the end of the collection, then
+        to the newest entry; only evidence with no time at all is measured against the clock."""
+        def parse(value: object) -> dt.datetime | None:
+            try:
+                t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
+
+        for key in ("started", "finished"):
+            if self.manifest.get(key) and (t := parse(self.manifest[key])):
+                return t
+        times = [t for e in self.entries if e.get("time") and (t := parse(e["time"]))]
+        return max(times) if times else clock.now()
 
     @cached_property
     def by_input(self) -> dict[str, list[dict]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, clock
 from .findings import COLUMNS
 
 OCSF_VERSION = "1.3.0"
@@ -48,7 +48,7 @@ def write_json(findings: pd.DataFrame, path: Path) -> Path:
 
 def _epoch_ms(when: str | None) -> int:
     """OCSF timestamps are milliseconds since the epoch."""
-    t = dt.datetime.fromisoformat(when) if when else dt.datetime.now(dt.timezone.utc)
+    t = dt.datetime.fromisoformat(when) if when else clock.now()
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.timezone.utc)
     return int(t.timestamp() * 1000)

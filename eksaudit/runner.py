@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import logging
 import os
 import secrets
 import shutil
 import sys
+import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, exports, render
+from . import __version__, clock, exports, render
 from .checks import run_checks, use_checks_dir
 from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
@@ -30,26 +31,85 @@ IOPUB_TIMEOUT = 60
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def _kernel_manager_class(sockets: str):
-    """Kernels on Unix sockets in a private folder, not loopback TCP ports.
+class Kernels:
+    """The kernel processes of one run, so that an interrupted or failed run can end them at once.
 
-    Several kernels start at once; with TCP the ports are picked before the kernel binds them, and two kernels
-    can race for one ("Address already in use"). ipykernel also warns on every start that TCP is unencrypted.
-    A fresh 0700 folder per kernel (under `sockets`, removed by the caller) gives neither race nor warning, and
-    no other local user can connect.
+    jupyter_client starts every kernel in a session of its own, so a Ctrl-C at the terminal reaches eksaudit
+    but not its kernels: eksaudit has to kill them. After `kill_all`, a kernel that starts is killed at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._processes: list = []
+        self.stopped = False
+
+    def started(self, process) -> None:
+        """Record a kernel's process (a subprocess.Popen); kill it now if the run is already stopping."""
+        with self._lock:
+            self._processes.append(process)
+            stopped = self.stopped
+        if stopped:
+            _kill(process)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            self.stopped = True
+            processes = list(self._processes)
+        for process in processes:
+            _kill(process)
+
+
+def _kill(process) -> None:
+    """Kill a kernel; Popen does nothing when the process has already ended and been reaped."""
+    try:
+        process.kill()
+    except OSError:
+        pass
+
+
+def _kernel_manager_class(sockets: str, kernels: Kernels | None = None):
+    """A kernel manager that reports the kernels it starts to `kernels` and shuts them down without an interrupt.
+
+    jupyter_client sends SIGINT before it asks a kernel to shut down. A notebook's kernel is idle by then, but
+    when the signal lands while it is still finishing its last reply, ipykernel prints "[IPKernelApp] ERROR |
+    KeyboardInterrupt caught in kernel." on the terminal (in about one demo run out of four). The interrupt
+    buys nothing at shutdown, so it is left out.
+
+    With `sockets` (not on Windows, which has no Unix sockets): kernels on Unix sockets in a private folder,
+    not loopback TCP ports. Several kernels start at once; with TCP the ports are picked before the kernel
+    binds them, and two kernels can race for one ("Address already in use"). ipykernel also warns on every
+    start that TCP is unencrypted. A fresh 0700 folder per kernel (under `sockets`, removed by the caller)
+    gives neither race nor warning, and no other local user can connect.
     """
     import tempfile
 
     from jupyter_client import AsyncKernelManager
     from traitlets import default
 
-    class IpcKernelManager(AsyncKernelManager):
+    class RunKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            process = getattr(self.provisioner, "process", None)
+            if kernels is not None and process is not None:
+                kernels.started(process)
+
+        async def _async_interrupt_kernel(self) -> None:
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+    if not sockets:
+        return RunKernelManager
+
+    class IpcKernelManager(RunKernelManager):
         @default("transport")
         def _transport_default(self) -> str:
             return "ipc"
 
-        def _ip_default(self) -> str:
-            return os.path.join(tempfile.mkdtemp(prefix="k", dir=sockets), "k")
+        @default("connection_file")
+        def _connection_file_default(self) -> str:
+            # jupyter_client names the sockets after this file ("<dir>/c-ipc-<n>"); keeping the file (it holds
+            # the kernel's key) in the private folder also means a killed kernel leaves nothing in /tmp.
+            return os.path.join(tempfile.mkdtemp(prefix="k", dir=sockets), "c.json")
 
     return IpcKernelManager
 
@@ -59,20 +119,23 @@ KERNEL_OPTIONS: dict = ({"extra_arguments": ["--IPKernelApp.log_level=ERROR"]} i
 
 
 def new_run_id() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return clock.now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def page_name(name: str) -> str:
     return page_of(name)
 
 
-def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = "", sockets: str = "") -> Path:
+def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = "", sockets: str = "",
+                     kernels: Kernels | None = None) -> Path:
     """Run one notebook with papermill and export it to a self-contained HTML page with the code hidden.
 
     nbconvert's "basic" template gives the cells alone (its full templates load require.js and MathJax from a
     CDN); `render.page` wraps them with the pack's navigation, styles and a CSP that allows no external resource
     and no script but the sortable-table one. `sockets`: folder for the kernel's Unix sockets (a temporary
-    one when not given).
+    one when not given). `kernels`: where the kernel's process is recorded, so that the caller can kill it.
+    The kernel runs in `pack`; papermill's own `cwd` would change the whole process's working folder from
+    this thread.
     """
     import tempfile
 
@@ -82,12 +145,13 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
 
     if not KERNEL_OPTIONS and not sockets:
         with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as tmp:
-            return execute_notebook(name, pack, parameters, subtitle, tmp)
-    kernel = KERNEL_OPTIONS or {"kernel_manager_class": _kernel_manager_class(sockets)}
+            return execute_notebook(name, pack, parameters, subtitle, tmp, kernels)
+    kernel = {**KERNEL_OPTIONS, "kernel_manager_class": _kernel_manager_class(sockets, kernels)}
     out_nb = pack / "notebooks" / f"{name}.ipynb"
     papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(out_nb), parameters=parameters,
                                kernel_name="python3", progress_bar=False, log_output=False,
-                               iopub_timeout=IOPUB_TIMEOUT, raise_on_iopub_timeout=True, **kernel)
+                               iopub_timeout=IOPUB_TIMEOUT, raise_on_iopub_timeout=True,
+                               resources={"metadata": {"path": str(pack)}}, **kernel)
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(out_nb, as_version=4))
@@ -121,7 +185,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(3)}"
     tmp.mkdir()
     try:
-        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        started = clock.iso()
         if collect is not None:
             collect(tmp)
         elif evidence_dir is not None:
@@ -149,21 +213,93 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
 
         nb_params = {"run_dir": str(tmp.resolve()),
                      "checks_dir": str(Path(checks_dir).resolve()) if checks_dir else ""}
-        with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets, \
-                ThreadPoolExecutor(max(1, min(len(names), 5))) as ex:
-            list(ex.map(lambda n: execute_notebook(n, tmp, nb_params, subtitle, sockets), names))
+        kernels = Kernels()
+        with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets:
+            _in_parallel([lambda n=n: execute_notebook(n, tmp, nb_params, subtitle,
+                                                       "" if KERNEL_OPTIONS else sockets, kernels)
+                          for n in names], kernels)
         _relativise(tmp)
         if pdf:
             run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say)
-        run["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        run["finished"] = clock.iso()
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         exports.write_ocsf(findings, tmp / "findings.ocsf.json", run)
         write_manifest(tmp, run, sign_key)
         tmp.rename(out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp)
         raise
     return out, findings
+
+
+def _in_parallel(jobs: list[Callable[[], object]], kernels: Kernels, workers: int = 5) -> None:
+    """Run the jobs in up to `workers` threads; raise the first failure, or the interrupt, promptly.
+
+    On a failure or a Ctrl-C the kernels are killed and the jobs not started are dropped. The threads then end
+    within a second or two (nbclient notices a dead kernel once a second); they are daemon threads, waited for
+    only briefly, so they cannot hold the process open, and what they log about their dead kernels is dropped.
+    """
+    todo = list(reversed(jobs))
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+    finished = [0]
+    changed = threading.Event()
+
+    def work() -> None:
+        try:
+            while True:
+                with lock:
+                    if not todo or failures or kernels.stopped:
+                        return
+                    job = todo.pop()
+                try:
+                    job()
+                except BaseException as exc:  # handed to the main thread
+                    with lock:
+                        failures.append(exc)
+                    return
+        finally:
+            with lock:
+                finished[0] += 1
+                changed.set()
+
+    threads = [threading.Thread(target=work, name=f"eksaudit-notebook-{i}", daemon=True)
+               for i in range(max(1, min(len(jobs), workers)))]
+    for t in threads:
+        t.start()
+    try:
+        while True:
+            with lock:
+                if failures:
+                    raise failures[0]
+                if finished[0] == len(threads):
+                    return
+                changed.clear()
+            changed.wait(0.5)  # a timeout, as Windows delivers a Ctrl-C only between waits
+    except BaseException:
+        kernels.kill_all()
+        for t in threads:
+            t.abandoned = True  # type: ignore[attr-defined]
+        logging.getLogger("papermill").addFilter(_from_live_threads)
+        deadline = time.monotonic() + 0.5
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        raise
+
+
+def _from_live_threads(record: logging.LogRecord) -> bool:
+    """Drop papermill's (and nbclient's) log lines from notebook threads whose kernels eksaudit killed."""
+    return not getattr(threading.current_thread(), "abandoned", False)
+
+
+def _remove(folder: Path) -> None:
+    """Remove an unfinished pack. A notebook thread may still be writing its last file into it, which makes one
+    pass fail on a folder that is no longer empty: try again briefly."""
+    for _ in range(20):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.05)
 
 
 def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None]) -> str:

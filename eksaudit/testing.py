@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pandas as pd
 
+from . import clock
 from .checks import load, run_checks
 from .collect.kubernetes import BY_PLURAL, KINDS, _as_list
 from .collect.store import EvidenceStore
@@ -14,6 +16,15 @@ from .evidence import Evidence
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+
+
+def second_before_midnight() -> dt.datetime:
+    """23:59:59 UTC today (tomorrow's when that is under a minute away). Tests that compare collections freeze
+    the clock here for all of them: later than anything a running demo has stamped, and where collections taken
+    a moment apart would fall on different days."""
+    now = clock.now()
+    at = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.timezone.utc) - dt.timedelta(seconds=1)
+    return at if at - now > dt.timedelta(minutes=1) else at + dt.timedelta(days=1)
 
 
 def cluster_doc(name: str, region: str = REGION, **overrides) -> dict:

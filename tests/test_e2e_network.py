@@ -14,8 +14,8 @@ EXPECTED = [
     ("NET-07", HARDENED, "cluster/prod-hardened", "PASS", "public access off"),
     ("NET-09", "", "repository/legacy/web", "FAIL", "AES256"),
     ("NET-09", "", "repository/payments/api", "PASS", "KMS"),
-    # NET-01: both clusters are reached through the demo endpoint, which requires TLS 1.2
-    ("NET-01", WEAK, "/clusters/legacy-weak", "PASS", "refuses TLSv1 and TLSv1.1"),
+    # NET-01: legacy-weak's endpoint listener still accepts TLS 1.0/1.1; the others require TLS 1.2
+    ("NET-01", WEAK, "/clusters/legacy-weak", "FAIL", "accepts TLSv1 and TLSv1.1 handshakes"),
     ("NET-01", HARDENED, "/clusters/prod-hardened", "PASS", "refuses TLSv1 and TLSv1.1"),
     ("NET-02", WEAK, "legacy-nlb:TLS:443", "FAIL", "ELBSecurityPolicy-2016-08 allows TLSv1.2, TLSv1.1, TLSv1"),
     ("NET-02", WEAK, "legacy-alb:HTTP:80", "FAIL", "without redirecting to HTTPS"),

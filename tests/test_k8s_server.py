@@ -353,3 +353,22 @@ def test_stop_releases_the_port_and_start_again_works():
         assert s.connect_ex(("127.0.0.1", port)) != 0
     with srv:
         assert _https(srv, "GET", "/clusters/solo/version")[0] == 200
+
+
+def test_legacy_tls_listener_serves_only_its_clusters_weakly(tmp_path):
+    """A cluster named in legacy_tls sits behind a listener that still accepts TLS 1.0 and 1.1; the others keep
+    the TLS 1.2 floor, and the kubernetes client reaches both."""
+    from eksaudit.collect.tls import probe_url
+
+    with DemoKubeServer(CLUSTERS, legacy_tls={"staging", "not-served"}) as srv:
+        weak, strong = probe_url(srv.server_url("staging")), probe_url(srv.server_url("prod"))
+        assert strong["accepted"] == ["TLSv1.2", "TLSv1.3"]
+        not_tested = [a for a in weak["attempts"] if a["result"] == "not-tested"]
+        if not_tested:
+            pytest.skip(f"local OpenSSL cannot offer old TLS versions: {not_tested}")
+        assert weak["accepted"] == ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+        assert srv.server_url("staging").rsplit("/", 2)[0] != srv.server_url("prod").rsplit("/", 2)[0]
+        kubeconfig = srv.write_kubeconfig(tmp_path / "config")
+        with config.new_client_from_config(config_file=str(kubeconfig), context="staging") as api:
+            pods = client.CoreV1Api(api).list_pod_for_all_namespaces()
+        assert [p.metadata.name for p in pods.items] == ["lonely"]

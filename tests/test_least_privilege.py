@@ -205,18 +205,21 @@ def enforced_main(out: str) -> None:
     import boto3
     import requests
 
+    from eksaudit import clock
     from eksaudit.checks import run_checks
     from eksaudit.collect.run import collect
     from eksaudit.demo.run import demo_environment
     from eksaudit.evidence import Evidence
     from eksaudit.target import AwsTarget
+    from eksaudit.testing import second_before_midnight
 
     _patch_moto_get_signature()
     _patch_moto_action_names()
     out_dir = Path(out)
     result: dict = {}
     shipped = json.loads(policies.IAM_FILE.read_text())
-    with demo_environment() as (target, source, extra):
+    # The three collections are compared: one instant for all, or an age could change between them.
+    with clock.frozen(second_before_midnight()), demo_environment() as (target, source, extra):
         acct = extra["account"]
         iam = acct.client("iam")
 

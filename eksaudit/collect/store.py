@@ -10,11 +10,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .. import clock
+
 MANIFEST = "manifest.json"
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    """The time an entry is recorded with (see eksaudit.clock)."""
+    return clock.iso()
 
 
 def dumps(data: Any) -> bytes:

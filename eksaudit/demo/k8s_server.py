@@ -24,6 +24,7 @@ import ssl
 import sys
 import tempfile
 import threading
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -94,6 +95,8 @@ def _issue_certificates() -> tuple[bytes, bytes, bytes]:
     The extensions (key identifiers, critical basic constraints, serverAuth) are the ones strict
     verifiers such as Python 3.13's VERIFY_X509_STRICT insist on.
     """
+    # The wall clock, not eksaudit.clock: TLS libraries check validity against the system time, whatever a test
+    # has frozen the audit's clock at.
     now = datetime.datetime.now(datetime.timezone.utc)
     not_before, not_after = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1)
 
@@ -153,11 +156,18 @@ def _issue_certificates() -> tuple[bytes, bytes, bytes]:
             cert.public_bytes(serialization.Encoding.PEM), key_pem)
 
 
-def _server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
-    """TLS 1.2+ server context. load_cert_chain only reads files, so the PEMs pass through a
-    private temporary directory that is gone again before the server accepts anything."""
+def _server_context(cert_pem: bytes, key_pem: bytes, legacy: bool = False) -> ssl.SSLContext:
+    """TLS 1.2+ server context, or with `legacy` one that still accepts TLS 1.0 and 1.1 (OpenSSL security
+    level 0, which old protocol versions need in OpenSSL 3). load_cert_chain only reads files, so the PEMs pass
+    through a private temporary directory that is gone again before the server accepts anything."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if legacy:
+        with warnings.catch_warnings():  # TLSv1 is a deprecated name; this listener is weak on purpose
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     with tempfile.TemporaryDirectory(prefix="eksaudit-demo-tls-") as tmp:
         cert_file, key_file = pathlib.Path(tmp, "server.crt"), pathlib.Path(tmp, "server.key")
         cert_file.write_bytes(cert_pem)
@@ -249,10 +259,15 @@ class DemoKubeServer:
     list of ClusterRole rules the token holds: a request whose verb (``list``, or ``watch`` with ?watch=true)
     they do not grant on the (group, resource) is answered 403 the way the API server does. ``requests`` records
     (verb, group, resource) of every collection request.
+
+    Clusters named in ``legacy_tls`` are served on a second port whose listener still accepts TLS 1.0
+    and 1.1 (like an old proxy in front of an API server); the others require TLS 1.2 or later.
     """
 
-    def __init__(self, clusters: dict[str, list[dict]], token: str = "demo-reader-token") -> None:
+    def __init__(self, clusters: dict[str, list[dict]], token: str = "demo-reader-token",
+                 legacy_tls: set[str] | frozenset[str] = frozenset()) -> None:
         self.token = token
+        self._legacy = {name for name in clusters if name in legacy_tls}
         self.faults: dict[tuple[str, str], int] = {}
         self.rbac: list[dict] | None = None
         self.requests: list[tuple[str, str, str]] = []
@@ -282,7 +297,8 @@ class DemoKubeServer:
             self._items[cluster] = per_kind
         self._ca_pem: bytes | None = None
         self._httpd: _TLSHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._legacy_httpd: _TLSHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
 
     @staticmethod
     def _key(api_version: str, plural: str) -> tuple[str, str, str]:
@@ -292,26 +308,31 @@ class DemoKubeServer:
     # ---- lifecycle --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Issue fresh certificates, bind a free port on 127.0.0.1 and serve in a daemon thread."""
+        """Issue fresh certificates, bind free ports on 127.0.0.1 and serve in daemon threads."""
         if self._httpd is not None:
             raise RuntimeError("DemoKubeServer is already running")
         ca_pem, cert_pem, key_pem = _issue_certificates()
-        httpd = _TLSHTTPServer(self, _server_context(cert_pem, key_pem))
-        self._ca_pem, self._httpd = ca_pem, httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"demo-kube-server-{httpd.server_port}", daemon=True)
-        self._thread.start()
+        self._ca_pem = ca_pem
+        self._httpd = _TLSHTTPServer(self, _server_context(cert_pem, key_pem))
+        if self._legacy:
+            self._legacy_httpd = _TLSHTTPServer(self, _server_context(cert_pem, key_pem, legacy=True))
+        for httpd in (self._httpd, self._legacy_httpd):
+            if httpd is not None:
+                thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                          name=f"demo-kube-server-{httpd.server_port}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
-        """Stop accepting requests and close the listening socket; a no-op when not running."""
-        httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Stop accepting requests and close the listening sockets; a no-op when not running."""
+        servers = [s for s in (self._httpd, self._legacy_httpd) if s is not None]
+        self._httpd = self._legacy_httpd = None
+        for httpd in servers:
+            httpd.shutdown()
+            httpd.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
 
     def __enter__(self) -> DemoKubeServer:
         self.start()
@@ -338,7 +359,8 @@ class DemoKubeServer:
 
     def server_url(self, cluster: str) -> str:
         """The API server URL of one demo cluster, e.g. https://127.0.0.1:PORT/clusters/prod."""
-        return f"https://127.0.0.1:{self.port}/clusters/{quote(cluster, safe='')}"
+        port = self._legacy_httpd.server_port if cluster in self._legacy and self._legacy_httpd else self.port
+        return f"https://127.0.0.1:{port}/clusters/{quote(cluster, safe='')}"
 
     def write_kubeconfig(self, path: pathlib.Path) -> pathlib.Path:
         """Write a kubeconfig with one context per cluster (named after it); the first is current.

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 import urllib.request
 
+from .. import clock
 from .account import ACCOUNT, HARDENED, PLANTED_SECRETS, REGION, WEAK, DemoAccount
 
 ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -65,7 +65,7 @@ def manifest(repo: str, tag: str, base: str) -> str:
 
 
 def _scan_result(repo: str, tag: str, counts: dict) -> dict:
-    completed = int(time.time()) - 3600
+    completed = int(clock.now().timestamp()) - 3600
     findings = []
     for sev, n in counts.items():
         cve, pkg, version = FINDINGS.get(sev, FINDINGS["LOW"])
@@ -126,7 +126,7 @@ def k8s_objects() -> dict[str, list[dict]]:
 
     Times are relative to when the demo starts, so the hardened run stays recent whenever the demo runs.
     """
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     ran = now - dt.timedelta(hours=26)
     meta = {"namespace": "kube-system", "creationTimestamp": "2026-01-15T10:00:00Z"}
     cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "kube-bench", "uid": "uid-kb-cron", **meta},

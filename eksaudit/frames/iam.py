@@ -93,7 +93,7 @@ def iam_users(f: Frames) -> pd.DataFrame:
             if k_data is None:
                 row["keys_error"] = k_err
             else:
-                read_at = pd.Timestamp(k_entry.get("time") or datetime.now(timezone.utc)).to_pydatetime()
+                read_at = pd.Timestamp(k_entry.get("time") or f.evidence.collected_at).to_pydatetime()
                 if read_at.tzinfo is None:
                     read_at = read_at.replace(tzinfo=timezone.utc)
                 for k in k_data.get("AccessKeyMetadata") or []:

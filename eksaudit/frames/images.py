@@ -65,11 +65,7 @@ ECR_IMAGE_INPUTS = ["aws:ecr:DescribeRepositories", "aws:ecr:DescribeImages", "a
 
 def collected_at(ev) -> pd.Timestamp:
     """The reference time for ages: when collection started (so the same evidence always gives the same verdict)."""
-    for key in ("started", "finished"):
-        if ev.manifest.get(key):
-            return pd.Timestamp(ev.manifest[key]).tz_convert("UTC")
-    times = [e.get("time") for e in ev.entries if e.get("time")]
-    return pd.Timestamp(max(times)).tz_convert("UTC") if times else pd.Timestamp.now(tz="UTC")
+    return pd.Timestamp(ev.collected_at)
 
 
 def _ts(value) -> pd.Timestamp | None:
