@@ -335,11 +335,11 @@ def test_log05_pass_filter_with_alarm(tmp_path):
     assert f["status"].tolist() == ["PASS"] and "forbidden-alarm" in f["reason"].iloc[0]
 
 
-def test_log05_manual_without_filter_or_alarm(tmp_path):
+def test_log05_fail_without_filter_or_notifying_alarm(tmp_path):
     f = _log05(tmp_path / "none")
-    assert f["status"].tolist() == ["MANUAL"] and "no metric filter" in f["reason"].iloc[0]
+    assert f["status"].tolist() == ["FAIL"] and "no metric filter" in f["reason"].iloc[0]
     f = _log05(tmp_path / "noalarm", [FILTER], [{**ALARM, "AlarmActions": []}])
-    assert f["status"].tolist() == ["MANUAL"] and "no alarm with actions" in f["reason"].iloc[0]
+    assert f["status"].tolist() == ["FAIL"] and "no alarm with actions" in f["reason"].iloc[0]
 
 
 def test_log05_not_applicable_without_log_group(tmp_path):

@@ -110,19 +110,13 @@ def test_demo_errors_name_what_could_not_be_read(demo_pack):
         assert any(n in r.reason for n in names), (r.check_id, r.resource_id, r.reason)
 
 
-# Checks that never say FAIL, by design, with the reason: the rule below holds for every other check.
-NEVER_FAIL = {"LOG-05": "which audit events deserve an alarm is the team's judgement: missing alarms are MANUAL"}
-
-
 def test_every_check_shows_a_fail_and_a_pass(demo_pack):
     """The demo teaches each check by example: a planted weakness that FAILs and a counterpart that PASSes."""
     from eksaudit.checks import load
 
     _, findings = demo_pack
     seen = findings.groupby("check_id")["status"].agg(set).to_dict()
-    wanted = {cid: {"PASS"} if cid in NEVER_FAIL else {"FAIL", "PASS"} for cid in load()}
+    wanted = {cid: {"FAIL", "PASS"} for cid in load()}
     missing = {cid: sorted(want - seen.get(cid, set())) for cid, want in sorted(wanted.items())}
     missing = {cid: statuses for cid, statuses in missing.items() if statuses}
     assert not missing, f"checks without these verdicts in the demo: {missing}"
-    stale = [cid for cid in NEVER_FAIL if "FAIL" in seen.get(cid, set())]
-    assert not stale, f"{stale} FAIL in the demo now: remove them from NEVER_FAIL"

@@ -28,7 +28,7 @@ EXPECTED = [
     # GuardDuty is one state for the region: audit-log monitoring on, runtime monitoring off.
     ("LOG-04", "", "/EKS_AUDIT_LOGS", "PASS", "EKS audit-log monitoring enabled"),
     ("LOG-04", "", "/RUNTIME_MONITORING", "FAIL", "runtime monitoring DISABLED"),
-    ("LOG-05", WEAK, "/aws/eks/legacy-weak/cluster", "MANUAL", "no metric filter or alarm"),
+    ("LOG-05", WEAK, "/aws/eks/legacy-weak/cluster", "FAIL", "no metric filter or alarm"),
     ("LOG-05", HARDENED, "/aws/eks/prod-hardened/cluster", "PASS", "prod-hardened-forbidden-requests"),
 ]
 

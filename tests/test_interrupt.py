@@ -63,8 +63,9 @@ def test_a_run_prints_nothing_from_its_kernels(demo_evidence, tmp_path):
     proc = _eksaudit("run", "--evidence", str(demo_evidence), "--out", str(tmp_path / "pack"),
                      env={"EKSAUDIT_NOW": "2030-06-30T23:59:59+00:00"})
     out, err = proc.communicate(timeout=600)
-    assert proc.returncode in (0, 1), err
-    assert err == "", err
+    assert proc.returncode in (0, 1, 3), err
+    # stderr holds only eksaudit's own line about the audit's gaps (the demo lacks some EKS APIs)
+    assert [line for line in err.splitlines() if not line.startswith("eksaudit: incomplete audit:")] == [], err
     assert "pack: " in out
     run = json.loads((tmp_path / "pack" / "run.json").read_text())
     assert run["run_id"].startswith("20300630T235959Z-")

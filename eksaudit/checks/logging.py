@@ -455,7 +455,8 @@ ALARM_GUIDANCE = ("add metric filters with alarms on the cluster's log group for
        practice="The cluster's CloudWatch log group has metric filters on security-relevant audit events, each "
                 "watched by an alarm that notifies someone.",
        rationale="Logs are evidence after the fact; an alarm on suspicious audit events is what shortens the time "
-                 "an intruder stays unnoticed. Which events matter depends on the team, so a person must judge.",
+                 "an intruder stays unnoticed. Which events matter depends on the team: the check proves that "
+                 "something watches the log and notifies; a person reviews the patterns.",
        remediation="aws logs put-metric-filter --log-group-name /aws/eks/<cluster>/cluster --filter-pattern "
                    "'{ $.responseStatus.code = 403 }' ...; aws cloudwatch put-metric-alarm ... --alarm-actions "
                    "<SNS topic>. Review the patterns with the team that answers the alarms.",
@@ -476,14 +477,14 @@ def log_05(f: Frames, p: dict) -> pd.DataFrame:
             continue
         filters = mf[(mf["region"] == c.region) & (mf["log_group"] == name)]
         if filters.empty:
-            rows.append({**base, "status": "MANUAL",
+            rows.append({**base, "status": "FAIL",
                          "reason": f"no metric filter or alarm on the cluster's log group: {ALARM_GUIDANCE}"})
             continue
         watched = al[(al["region"] == c.region) & al["metric"].isin(set(filters["metric"]) - {""})]
         live = watched[watched["actions_enabled"] & watched["has_actions"]]
         listed = ", ".join(f"{r.name} ({r.pattern or 'all events'})" for r in filters.itertuples(index=False))
         if live.empty:
-            rows.append({**base, "status": "MANUAL", "evidence": filters["evidence"].iloc[0],
+            rows.append({**base, "status": "FAIL", "evidence": filters["evidence"].iloc[0],
                          "reason": f"metric filters {listed} but no alarm with actions watches their metrics: "
                                    f"{ALARM_GUIDANCE}"})
         else:
