@@ -394,12 +394,59 @@ def _ng(b, cluster, role):
 def test_iam08_pass_irsa_driver_clean_node(tmp_path):
     sa = _sa("ebs-csi-controller-sa", "kube-system")
     sa["metadata"]["annotations"] = {"eks.amazonaws.com/role-arn": _arn("role", "ebs")}
-    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("node", _allow("eks:DescribeCluster"))]))
+    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("node", _allow("eks:DescribeCluster")),
+                                                     _irsa_role("ebs", "C1", "kube-system:ebs-csi-controller-sa")]))
+    _oidc(b, "C1")
     b.cluster("c1", k8s={"deployments": [_csi()], "serviceaccounts": [sa]})
     _ng(b, "c1", "node")
     f = findings_for("IAM-08", b.build())
     assert set(f["status"]) == {"PASS"}, f[["resource_id", "status", "reason"]].to_string()
     assert len(f) == 2
+
+
+def _irsa_role(name, cluster_id, sub):
+    host = f"oidc.eks.{REGION}.amazonaws.com/id/{cluster_id}"
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{sub}"}}}]}
+    return _role(name, _allow(["ec2:CreateVolume"]), trust=trust)
+
+
+def _oidc(b, *cluster_ids):
+    b.aws("iam", "ListOpenIDConnectProviders", {"OpenIDConnectProviderList": [
+        {"Arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/{c}"} for c in cluster_ids]},
+          region="")
+
+
+@pytest.mark.parametrize(("role", "providers", "words"), [
+    (None, ("C1",), "not a role of this account"),
+    (("C1", "kube-system:other-sa"), ("C1",), "does not admit kube-system/ebs-csi-controller-sa"),
+    (("C2", "kube-system:ebs-csi-controller-sa"), ("C1", "C2"), "does not admit"),  # another cluster's provider
+    (("C1", "kube-system:ebs-csi-controller-sa"), (), "no IAM OIDC provider"),
+])
+def test_iam08_irsa_annotation_is_not_proof_of_a_role(tmp_path, role, providers, words):
+    """An IRSA annotation alone proves nothing: the role must exist and trust the cluster's provider for the SA."""
+    sa = _sa("ebs-csi-controller-sa", "kube-system")
+    sa["metadata"]["annotations"] = {"eks.amazonaws.com/role-arn": _arn("role", "ebs")}
+    roles = [_role("node", _allow("eks:DescribeCluster"))] + ([_irsa_role("ebs", *role)] if role else [])
+    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=roles))
+    _oidc(b, *providers)
+    b.cluster("c1", k8s={"deployments": [_csi()], "serviceaccounts": [sa]})
+    _ng(b, "c1", "node")
+    rows = rows_for(findings_for("IAM-08", b.build()), "ebs-csi-controller")
+    assert set(rows["status"]) == {"FAIL"} and rows["reason"].str.contains(words, regex=False).all(), rows["reason"]
+
+
+def test_iam08_pod_identity_association_needs_the_agent(tmp_path):
+    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("node", _allow("eks:DescribeCluster"))]))
+    b.cluster("c1", k8s={"deployments": [_csi()], "serviceaccounts": [_sa("ebs-csi-controller-sa", "kube-system")]})
+    b.aws("eks", "ListPodIdentityAssociations", {"associations": [
+        {"namespace": "kube-system", "serviceAccount": "ebs-csi-controller-sa"}]}, params={"clusterName": "c1"},
+          cluster="c1")
+    _ng(b, "c1", "node")
+    rows = rows_for(findings_for("IAM-08", b.build()), "ebs-csi-controller")
+    assert set(rows["status"]) == {"FAIL"}, rows["reason"]  # no eks-pod-identity-agent DaemonSet runs
 
 
 def test_iam08_fail_storage_on_node_role_and_driver_without_role(tmp_path):

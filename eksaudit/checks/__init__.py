@@ -19,6 +19,7 @@ from ..collect.faults import describe
 from ..collect.steps import depends_on
 from ..evidence import Evidence
 from ..frames import Frames, inputs_of
+from ..scope import narrow, reported
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +94,11 @@ def rows(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
 
 def _error_scopes(ev: Evidence, check: Check) -> list[dict]:
     scopes = []
+    inside = reported(ev)
     for key in check.all_inputs():
         for e in ev.errors(key):
+            if not inside(e):  # an inventory read outside the audit scope (see scope.reported)
+                continue
             scopes.append({"account_id": e.get("account", ""), "region": e.get("region", ""),
                            "cluster": e.get("cluster", ""), "input": key, "cause": describe(e.get("error", {}))})
     return scopes
@@ -161,7 +165,7 @@ def run_checks(ev: Evidence, params: dict | None = None, run_id: str = "", domai
              if (not domains or c.domain in domains) and (not ids or c.id in ids)]
     if not parts:
         return fs.empty()
-    return fs.normalise(pd.concat(parts, ignore_index=True))
+    return fs.normalise(narrow(pd.concat(parts, ignore_index=True), ev))
 
 
 def catalog_frame() -> pd.DataFrame:
