@@ -30,12 +30,25 @@ def show_run(s: Summary) -> None:
     r = s.run
     rows = [("Account", r.get("account")), ("Caller", r.get("caller")), ("Regions", ", ".join(r.get("regions") or [])),
             ("Clusters", ", ".join(f"{k} ({v})" for k, v in (r.get("clusters") or {}).items())),
+            ("Account inventory", _inventory_words(r.get("scope"))),
             ("Kubernetes source", r.get("kubernetes_source")), ("Run started", r.get("started")),
             ("Collected (start → end)", " → ".join(map(str, r.get("collected") or []))),
             ("Run", r.get("run_id")), ("Tool", f"eksaudit {r.get('version')}"),
             ("Parameters", json.dumps(r.get("params") or {}, sort_keys=True))]
     links = " · ".join(f'<a href="{d}.html">{d}</a>' for d in DOMAINS)
     _display(render.table(pd.DataFrame(rows, columns=["", "value"])) + f"<p>Domain pages: {links}</p>")
+
+
+def _inventory_words(scope: dict | None) -> str:
+    """What account-wide verdicts were decided over: every cluster of every enabled region, whatever was selected."""
+    if not isinstance(scope, dict):
+        return "not recorded (evidence collected without an account inventory)"
+    inventory = scope.get("inventory") or {}
+    n = sum(len(v) for v in inventory.values())
+    where = ", ".join(f"{r}: {', '.join(v)}" for r, v in sorted(inventory.items()) if v) or "none"
+    selected = ", ".join(scope.get("selected_clusters") or []) or "all clusters"
+    return (f"{n} cluster(s) across {len(inventory)} region(s) listed ({where}); reported: {selected} in "
+            f"{', '.join(scope.get('selected_regions') or [])}")
 
 
 def show_totals(s: Summary) -> None:

@@ -589,3 +589,51 @@ def test_iam08_error_for_cluster_whose_objects_are_unreadable(tmp_path):
     f = findings_for("IAM-08", b.build())
     assert set(rows_for(f, "c2 (CSI drivers)")["status"]) == {"ERROR"}
     assert set(rows_for(f, "role/node")["status"]) == {"PASS"}  # the IAM-only verdict stands
+
+
+def test_iam04_default_discovery_binding_is_not_a_reason_to_mount_a_token(tmp_path):
+    """Every cluster binds system:serviceaccounts to the OIDC discovery role: that proves no API use."""
+    from eksaudit.testing import pod
+
+    discovery = {"kind": "ClusterRoleBinding", "metadata": {"name": "system:service-account-issuer-discovery"},
+                 "roleRef": {"kind": "ClusterRole", "name": "system:service-account-issuer-discovery"},
+                 "subjects": [{"kind": "Group", "name": "system:serviceaccounts"}]}
+    b = EvidenceBuilder(tmp_path).cluster("c", k8s={"pods": [pod("web", "shop")], "clusterrolebindings": [discovery]})
+    rows = rows_for(findings_for("IAM-04", b.build()), "shop/Pod/web")
+    assert rows["status"].tolist() == ["FAIL"] and "automounts a token" in rows["reason"].iloc[0]
+    reader = {**discovery, "roleRef": {"kind": "ClusterRole", "name": "view"}}
+    b = EvidenceBuilder(tmp_path / "2").cluster("c", k8s={"pods": [pod("web", "shop")], "clusterrolebindings": [reader]})
+    assert rows_for(findings_for("IAM-04", b.build()), "shop/Pod/web")["status"].tolist() == ["PASS"]
+
+
+def test_iam01_admin_capped_by_a_boundary_passes_and_fail_rows_say_what_could_narrow_them(tmp_path):
+    boundary = {"PolicyName": "s3-only", "Arn": _arn("policy", "s3-only"), "DefaultVersionId": "v1",
+                "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": _doc(_allow("s3:*"))}]}
+    capped = {**_user("capped", _allow("*")), "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                                                                       "PermissionsBoundaryArn": boundary["Arn"]}}
+    gaad = _gaad(users=[capped, _user("free", _allow("*"))], policies=[boundary])
+    f = findings_for("IAM-01", _iam(EvidenceBuilder(tmp_path), gaad).build())
+    row = rows_for(f, "user/capped")
+    assert row["status"].tolist() == ["PASS"] and "capped by permissions boundary s3-only" in row["reason"].iloc[0]
+    free = rows_for(f, "user/free")
+    assert free["status"].tolist() == ["FAIL"]
+    assert "SCPs and session policies could narrow this but are not readable from a member account" in \
+        free["reason"].iloc[0]
+
+
+@pytest.mark.parametrize(("condition", "status"), [
+    ({"StringEquals": {"sts:ExternalId": "partner-7f3a"}}, "PASS"),
+    ({"StringLike": {"sts:ExternalId": "*"}}, "FAIL"),  # any ExternalId at all
+    ({"Bool": {"aws:MultiFactorAuthPresent": "false"}}, "FAIL"),
+    ({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}, "FAIL"),  # absent for long-term keys: passes
+    ({"StringNotEquals": {"aws:PrincipalOrgID": "o-1"}}, "FAIL"),
+    ({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}, "FAIL"),  # a condition, but not on who
+    ({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, "PASS"),
+    ({"StringEquals": {"aws:PrincipalOrgID": "o-1"}}, "PASS"),
+])
+def test_iam02_a_condition_must_narrow_who_may_assume(tmp_path, condition, status):
+    trust = _doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+                  "Action": "sts:AssumeRole", "Condition": condition})
+    f = findings_for("IAM-02", _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("x", _allow("eks:*"),
+                                                                                   trust=trust)])).build())
+    assert rows_for(f, "role/x")["status"].tolist() == [status], rows_for(f, "role/x")["reason"].tolist()

@@ -490,3 +490,20 @@ def test_net05_nodegroup_ssh_without_source_groups(tmp_path):
     f = _by(findings_for("NET-05", b.build()))
     assert f["arn:ng/open"]["status"] == "FAIL" and "opens port 22 to 0.0.0.0/0" in f["arn:ng/open"]["reason"]
     assert "arn:ng/scoped" not in f
+
+
+@pytest.mark.parametrize(("selector", "labels", "expected"), [
+    ({}, {"app": "x"}, True),
+    ({"matchLabels": {"app": "x"}}, {"app": "x", "tier": "web"}, True),
+    ({"matchLabels": {"app": "x"}}, {"app": "y"}, False),
+    ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "api"]}]}, {"tier": "api"}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, {}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, {"tier": "web"}, False),
+    ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, {"tier": ""}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, {"tier": "x"}, False),
+    ({"matchExpressions": [{"key": "tier", "operator": "Gt", "values": ["1"]}]}, {"tier": "2"}, False),
+])
+def test_label_selectors(selector, labels, expected):
+    from eksaudit.checks.common import selects
+
+    assert selects(selector, labels) is expected

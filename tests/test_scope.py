@@ -291,3 +291,6 @@ def test_demo_inventory_denied_in_another_region_is_error_not_pass(demo_env, tmp
     assert f["reason"].str.contains("aws:eks:ListClusters in eu-west-1 access denied", regex=False).all()
     manifest = json.loads((ev.root / "manifest.json").read_text())
     assert EU not in manifest["scope"]["inventory"]
+    # verdicts that do not compare against the rest of the account are untouched by the out-of-scope denial
+    net = run_checks(ev, ids=["NET-07"])
+    assert net["status"].tolist() == ["PASS"] and net["cluster"].tolist() == ["prod-hardened"]

@@ -446,12 +446,21 @@ def iam_03(f: Frames, p: dict) -> list[dict]:
 # ---- IAM-04 -------------------------------------------------------------------------------------------------
 
 
+# Built-in roles every cluster binds to all service accounts (OIDC discovery, API discovery, self review): a
+# binding to them says nothing about whether a workload calls the Kubernetes API.
+DISCOVERY_ROLES = {"system:service-account-issuer-discovery", "system:discovery", "system:basic-user",
+                   "system:public-info-viewer"}
+
+
 def _bound_service_accounts(f: Frames) -> set[tuple[str, str, str]]:
     """(cluster, namespace, name) of service accounts some RoleBinding or ClusterRoleBinding grants to;
-    ("cluster", ns, "*") where a group binding covers a whole namespace (or "*" for all)."""
+    ("cluster", ns, "*") where a group binding covers a whole namespace (or "*" for all). Bindings to the
+    built-in discovery roles do not count."""
     out = set()
     for plural in ("rolebindings", "clusterrolebindings"):
         for cluster, b in f.evidence.k8s_items(plural):
+            if (b.get("roleRef") or {}).get("name") in DISCOVERY_ROLES:
+                continue
             bns = (b.get("metadata") or {}).get("namespace", "")
             for s in b.get("subjects") or []:
                 if s.get("kind") == "ServiceAccount":
