@@ -176,7 +176,8 @@ def test_collector_inventories_every_region_and_cluster_and_narrows_the_rest(tmp
         service, region = client
         calls.append((region, operation, dict(params)))
         return {
-            "DescribeRegions": {"Regions": [{"RegionName": r} for r in listed]},
+            # an emulator may list other partitions' regions too: these credentials reach none of them
+            "DescribeRegions": {"Regions": [{"RegionName": r} for r in [*listed, "cn-north-1", "us-gov-west-1"]]},
             "ListClusters": {"clusters": listed[region]},
             "DescribeCluster": {"cluster": {"name": params.get("name"), "roleArn": SHARED}},
             "ListNodegroups": {"nodegroups": ["ng"]},

@@ -45,7 +45,7 @@ def call(client, operation: str, params: dict) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _partition(region: str) -> str | None:
+def partition(region: str) -> str | None:
     """The AWS partition of a region (aws, aws-cn, aws-us-gov...), None when botocore does not know it.
 
     The credentials of one partition reach no other; AWS lists only its own regions, some emulators all of them.
@@ -111,10 +111,10 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
                 account = data.get("Account", "")
             for e in store.entries:
                 e["account"] = account
-    home = _partition(selected[0])
+    home = partition(selected[0])
     enabled = sorted(r for r in {r.get("RegionName", "") for _, _, data in results.get(("ec2", "DescribeRegions"), [])
                                  for r in data.get("Regions") or []} - {""}
-                     if _partition(r) in (home, None))
+                     if partition(r) in (home, None))
     # The selected regions are read even if DescribeRegions failed or does not list them (its failure is
     # recorded, and account-wide verdicts then say which regions were not read).
     inventory_regions = selected + [r for r in enabled if r not in selected]

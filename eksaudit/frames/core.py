@@ -109,17 +109,22 @@ def cluster_inventory(f: Frames) -> Inventory:
     """Not a DataFrame: the account's clusters in every enabled region (eksaudit.frames.core.Inventory). Its
     inputs (DescribeRegions, ListClusters, DescribeCluster, ListNodegroups, DescribeNodegroup in every region)
     are soft: a check comparing against the rest of the account turns a PASS into ERROR naming `gaps`."""
+    from ..collect.aws import partition
+
     ev = f.evidence
     gaps: list[str] = []
-    enabled: set[str] = set()
-    region_reads = ev.responses(DESCRIBE_REGIONS)
-    for _, data in region_reads:
-        enabled |= {r.get("RegionName", "") for r in data.get("Regions") or []} - {""}
     listed_ok: dict[str, list[str]] = {}
     for e, data in ev.responses(LIST_CLUSTERS):
         listed_ok.setdefault(e["region"], []).extend(data.get("clusters") or [])
     scope = ev.manifest.get("scope") if isinstance(ev.manifest.get("scope"), dict) else {}
     selected = set(scope.get("selected_regions") or ev.manifest.get("regions") or [])
+    # The enabled regions of the audited partition, as the collector chose them (credentials reach no other).
+    home = partition(sorted(selected or listed_ok or {"us-east-1"})[0])
+    enabled: set[str] = set()
+    region_reads = ev.responses(DESCRIBE_REGIONS)
+    for _, data in region_reads:
+        enabled |= {r.get("RegionName", "") for r in data.get("Regions") or []
+                    if partition(r.get("RegionName", "") or "x") in (home, None)} - {""}
     if not region_reads:
         gaps.append(f"{DESCRIBE_REGIONS} {_cause(ev.errors(DESCRIBE_REGIONS))}, so regions other than "
                     f"{', '.join(sorted(set(listed_ok) | selected)) or 'none'} may hold clusters")
