@@ -295,3 +295,35 @@ def test_demo_inventory_denied_in_another_region_is_error_not_pass(demo_env, tmp
     # verdicts that do not compare against the rest of the account are untouched by the out-of-scope denial
     net = run_checks(ev, ids=["NET-07"])
     assert net["status"].tolist() == ["PASS"] and net["cluster"].tolist() == ["prod-hardened"]
+
+
+# ---- the other account-wide claims under a narrowed audit ------------------------------------------------
+
+
+def test_iam10_node_role_of_an_unselected_cluster_is_still_a_node_role(tmp_path):
+    """c (eu-west-1, not selected) runs nodes on role node-c: held to read-only ECR, not 'no write everywhere'."""
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                            "Action": "sts:AssumeRole"}]}
+    role = {"RoleName": "node-c", "Arn": f"arn:aws:iam::{ACCOUNT}:role/node-c", "Path": "/",
+            "AssumeRolePolicyDocument": trust, "AttachedManagedPolicies": [], "RolePolicyList": [
+                {"PolicyName": "p", "PolicyDocument": {"Statement": [
+                    {"Effect": "Allow", "Action": "ecr:PutImage",
+                     "Resource": f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/app"}]}}]}
+    b = _account(tmp_path, shared=False)
+    b.aws("iam", "GetAccountAuthorizationDetails", {"RoleDetailList": [role]}, region="")
+    f = findings_for("IAM-10", b.select(clusters=["a"], regions=[US]).build())
+    row = f[f["resource_id"].str.endswith("role/node-c")]
+    assert row["status"].tolist() == ["FAIL"] and "node role may perform ECR write" in row["reason"].iloc[0]
+
+
+def test_iam03_issuer_shared_with_an_unselected_cluster_is_not_attributed(tmp_path):
+    issuer = "https://oidc.eks.us-east-1.amazonaws.com/id/SAME"
+    b = EvidenceBuilder(tmp_path).cluster("a", identity={"oidc": {"issuer": issuer}}).cluster(
+        "b", identity={"oidc": {"issuer": issuer}})
+    b.aws("iam", "ListOpenIDConnectProviders", {"OpenIDConnectProviderList": [
+        {"Arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/SAME"}]}, region="")
+    b.aws("iam", "GetAccountAuthorizationDetails", {}, region="")
+    f = findings_for("IAM-03", b.select(clusters=["a"]).build())
+    row = f[f["resource_id"] == "a (pod credentials)"]
+    assert row["status"].tolist() == ["ERROR"] and "for clusters b" in row["reason"].iloc[0]
+    assert "b" not in set(f["cluster"])
