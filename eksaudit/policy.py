@@ -1,10 +1,13 @@
 """IAM identity-policy evaluation over a GetAccountAuthorizationDetails (GAAD) snapshot.
 
 An auditor needs to answer "who can do X?" offline, for thousands of principals, from one collected
-response. This module evaluates identity policies only: inline policies, attached managed policies
-(default version) and, for users, the policies of their groups. Permission boundaries, SCPs, resource
-policies and session policies are NOT applied, so results are an upper bound of what is allowed - the
-conservative direction for an audit.
+response. This module follows AWS's evaluation for identities as far as GAAD shows it: identity policies
+(inline policies, attached managed policies at their default version and, for users, the policies of their
+groups) intersected with the principal's permissions boundary when it has one; an explicit Deny in either
+wins. SCPs, resource control policies and session policies cannot be read from a member account, and
+resource policies are not applied, so results are an upper bound of what is allowed - the conservative
+direction for an audit. A boundary policy missing from the snapshot is not applied (named by
+``boundary_note``).
 
 Where the evaluation cannot prove something it leans towards reporting access: Allow statements with a
 Condition still count (flagged via ``has_condition``), and a Deny cancels access only when it has no
@@ -351,10 +354,13 @@ def _default_version_document(policy: dict) -> Any:
 class AuthorizationDetails:
     """Queryable view of a merged GetAccountAuthorizationDetails response.
 
-    Only identity policies are evaluated: permission boundaries (and SCPs, resource and session
-    policies) are ignored, so ``allowed`` can over-report but never misses an identity-policy grant.
+    Effective permissions = identity policies (own, attached, groups') AND the permissions boundary when the
+    user or role has one (GAAD's PermissionsBoundary.PermissionsBoundaryArn, a managed policy of
+    ``Policies``), and no explicit Deny in either. SCPs, resource and session policies are not applied, so
+    ``allowed`` can over-report but never misses an access the identity policies and boundary allow.
     Attached managed policies missing from ``Policies`` (e.g. a GAAD filter excluded them) and groups
-    missing from ``GroupDetailList`` cannot be evaluated and contribute nothing.
+    missing from ``GroupDetailList`` cannot be evaluated and contribute nothing; a boundary missing from
+    ``Policies`` cannot be applied (see ``boundary_note``).
     """
 
     def __init__(self, gaad: dict):
@@ -366,6 +372,7 @@ class AuthorizationDetails:
         self._group_sources: dict[str, list[_Source]] = {}
         self._principals: dict[str, dict] = {}
         self._plans: dict[str, tuple[tuple[_Document, tuple[Grant, ...]], ...]] = {}
+        self._boundaries: dict[str, tuple[_Document, tuple[Grant, ...]] | None] = {}
         for kind, key, name_key in (("user", "UserDetailList", "UserName"), ("role", "RoleDetailList", "RoleName"),
                                     ("group", "GroupDetailList", "GroupName")):
             for detail in gaad.get(key, []) or []:
@@ -379,10 +386,12 @@ class AuthorizationDetails:
                         trust = parse_document(detail["AssumeRolePolicyDocument"])
                     except ValueError as exc:
                         raise ValueError(f"trust policy of {arn}: {exc}") from exc
+                boundary = detail.get("PermissionsBoundary") or {} if kind != "group" else {}
                 self._principals[arn] = {
                     "arn": arn, "type": kind, "name": detail.get(name_key, ""), "path": path,
                     "service_linked": kind == "role" and path.startswith(_SERVICE_LINKED_PATH),
-                    "trust": trust, "raw": detail,
+                    "trust": trust, "boundary_arn": str(boundary.get("PermissionsBoundaryArn") or ""),
+                    "raw": detail,
                 }
 
     # ---- building -----------------------------------------------------------------------------------
@@ -462,6 +471,26 @@ class AuthorizationDetails:
         plan = self._plans[arn] = tuple(out)
         return plan
 
+    def _boundary(self, arn: str) -> tuple[_Document, tuple[Grant, ...]] | None:
+        """The principal's permissions boundary compiled, with its statements as Grants; None without one (or
+        when the boundary policy is not in the snapshot, see ``boundary_note``)."""
+        if arn in self._boundaries:
+            return self._boundaries[arn]
+        p = self._principal(arn)
+        out = None
+        if p["boundary_arn"]:
+            doc = self._managed(p["boundary_arn"])
+            if doc is not None:
+                name = self._policies[p["boundary_arn"]].get("PolicyName", "")
+                out = (doc, tuple(Grant(principal_arn=arn, principal_type=p["type"], principal_name=p["name"],
+                                        policy_name=name, policy_arn=p["boundary_arn"], source="boundary",
+                                        sid=s.sid, effect=s.effect, actions=s.actions, not_actions=s.not_actions,
+                                        resources=s.resources, not_resources=s.not_resources,
+                                        has_condition=s.has_condition, statement=s.raw)
+                                  for s in doc.statements))
+        self._boundaries[arn] = out
+        return out
+
     # ---- queries ------------------------------------------------------------------------------------
 
     def principals(self) -> list[dict]:
@@ -469,11 +498,42 @@ class AuthorizationDetails:
         return list(self._principals.values())
 
     def grants(self, principal_arn: str) -> list[Grant]:
-        """Every Allow and Deny statement that applies to the principal, including its groups' policies.
+        """Every Allow and Deny statement of the principal's identity policies, its groups' included.
 
-        Only the default version of a managed policy counts. Permission boundaries are ignored.
+        Only the default version of a managed policy counts. The permissions boundary's statements are not
+        grants: they are in ``boundary_grants``.
         """
         return [g for _, per_source in self._plan(principal_arn) for g in per_source]
+
+    def boundary_grants(self, principal_arn: str) -> list[Grant]:
+        """The statements of the principal's permissions boundary (source "boundary"); empty without one."""
+        found = self._boundary(principal_arn)
+        return list(found[1]) if found else []
+
+    def boundary_note(self, principal_arn: str) -> str:
+        """In words, how the permissions boundary was applied: "" without one."""
+        arn = self._principal(principal_arn)["boundary_arn"]
+        if not arn:
+            return ""
+        if self._boundary(principal_arn) is None:
+            return f"permissions boundary {arn} is not in the IAM snapshot, so it was not applied"
+        return f"capped by permissions boundary {arn.rsplit('/', 1)[-1]}"
+
+    def boundary_permits(self, principal_arn: str, action: str, resource: str | None = None) -> bool:
+        """Whether the boundary (if any) lets ``action`` through: on ``resource``, or with None on at least some
+        resource (an Allow covering the action, and no unconditioned Deny of it on every resource)."""
+        found = self._boundary(principal_arn)
+        if found is None:
+            return True
+        doc, _ = found
+        if resource is not None:
+            allows, denied = doc._evaluate((action.lower(), resource), action, resource)
+            return bool(allows) and not denied
+        covering = [s for s in doc.statements if s.matches_action(action)]
+        if any(s.effect == "Deny" and not s.has_condition and s.matches_resource("*") and "*" in s.resources
+               for s in covering):
+            return False
+        return any(s.effect == "Allow" for s in covering)
 
     def allowed(self, principal_arn: str, action: str, resource: str = "*") -> list[Grant]:
         """The Allow grants letting the principal perform ``action`` on ``resource``; empty when denied.
@@ -482,12 +542,15 @@ class AuthorizationDetails:
         resource: only statements whose Resource patterns match "*" (or NotResource statements) apply,
         and a Deny with NotResource does not cancel, since it leaves some resources allowed. An explicit
         Deny without Condition overrides every Allow; a Deny with a Condition does not (it cannot be
-        proven to apply), and an Allow with a Condition is still reported.
+        proven to apply), and an Allow with a Condition is still reported. When the principal has a
+        permissions boundary, the boundary must allow the same action on the same resource too.
         """
-        return self._allowed(self._plan(principal_arn), (action.lower(), resource), action, resource)
+        return self._allowed(self._plan(principal_arn), self._boundary(principal_arn),
+                             (action.lower(), resource), action, resource)
 
     @staticmethod
-    def _allowed(plan: tuple[tuple[_Document, tuple[Grant, ...]], ...], key: tuple[str, str],
+    def _allowed(plan: tuple[tuple[_Document, tuple[Grant, ...]], ...],
+                 boundary: tuple[_Document, tuple[Grant, ...]] | None, key: tuple[str, str],
                  action: str, resource: str) -> list[Grant]:
         """The hot loop of who_can: memo lookups per shared document, regexes only on a miss."""
         out: list[Grant] = []
@@ -498,6 +561,12 @@ class AuthorizationDetails:
                 return []
             for i in allows:
                 out.append(grants[i])
+        if out and boundary is not None:
+            doc = boundary[0]
+            hit = doc._memo.get(key)
+            allows, denied = hit if hit is not None else doc._evaluate(key, action, resource)
+            if denied or not allows:
+                return []  # outside the boundary: identity policies alone grant nothing
         return out
 
     def who_can(self, action: str, resource: str = "*") -> dict[str, list[Grant]]:
@@ -505,14 +574,15 @@ class AuthorizationDetails:
         out: dict[str, list[Grant]] = {}
         key = (action.lower(), resource)
         for arn in self._principals:
-            found = self._allowed(self._plan(arn), key, action, resource)
+            found = self._allowed(self._plan(arn), self._boundary(arn), key, action, resource)
             if found:
                 out[arn] = found
         return out
 
     def matching_actions(self, principal_arn: str, pattern_actions: list[str],
                          resource: str = "*") -> dict[str, list[Grant]]:
-        """Which of the given concrete actions the principal is allowed, and by which grants."""
+        """Which of the given concrete actions the principal is allowed (within its boundary), and by which
+        identity-policy grants."""
         out: dict[str, list[Grant]] = {}
         for action in pattern_actions:
             found = self.allowed(principal_arn, action, resource)

@@ -197,7 +197,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         exports.write_json(findings, tmp / "findings.json")
         run = {"run_id": run_id, "tool": "eksaudit", "version": __version__, "started": started,
                "account": ev.account, "caller": ev.manifest.get("caller", ""), "regions": ev.manifest.get("regions"),
-               "clusters": ev.clusters, "kubernetes_source": ev.manifest.get("kubernetes_source", ""),
+               "clusters": ev.clusters, "scope": ev.manifest.get("scope"),
+               "kubernetes_source": ev.manifest.get("kubernetes_source", ""),
                "collected": [ev.manifest.get("started"), ev.manifest.get("finished")],
                "params": params or {}, "fail_on": fail_on,
                "checks_dir": {"path": str(Path(checks_dir).resolve()), "files": org_checks} if checks_dir else {},

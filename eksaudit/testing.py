@@ -52,6 +52,7 @@ class EvidenceBuilder:
         self.account = account
         self.clusters: dict[str, str] = {}
         self.regions: set[str] = {REGION}
+        self.selection: tuple[list[str], list[str]] | None = None
 
     def aws(self, service: str, op: str, data: dict, region: str = REGION, params: dict | None = None,
             cluster: str = "") -> EvidenceBuilder:
@@ -89,12 +90,35 @@ class EvidenceBuilder:
                           cluster=cluster, error={"kind": kind, "code": code, "message": message})
         return self
 
+    def select(self, clusters: list[str] | None = None, regions: list[str] | None = None) -> EvidenceBuilder:
+        """Record an audit scope as `--cluster`/`--region` would (default: every cluster, every region)."""
+        self.selection = (list(clusters or []), list(regions or []))
+        return self
+
     def build(self) -> Evidence:
-        for region in sorted(self.regions):
+        """Finish the folder: ListClusters per region and DescribeRegions (the builder's regions are the enabled
+        ones) unless already recorded, and the manifest, with a scope record when `select` was called."""
+        listed = {e["region"] for e in self.store.entries if e["input"] == "aws:eks:ListClusters"}
+        for region in sorted(self.regions - listed):
             names = [n for n, r in self.clusters.items() if r == region]
             self.aws("eks", "ListClusters", {"clusters": names}, region)
-        self.store.write_manifest({"account": self.account, "regions": sorted(self.regions),
-                                   "clusters": dict(sorted(self.clusters.items()))})
+        if not any(e["input"] == "aws:ec2:DescribeRegions" for e in self.store.entries):
+            self.aws("ec2", "DescribeRegions", {"Regions": [{"RegionName": r, "OptInStatus": "opt-in-not-required"}
+                                                            for r in sorted(self.regions)]}, region="")
+        meta = {"account": self.account, "regions": sorted(self.regions),
+                "clusters": dict(sorted(self.clusters.items()))}
+        if self.selection is not None:
+            names, regions = self.selection
+            regions = regions or sorted(self.regions)
+            inventory: dict[str, list[str]] = {}
+            for n, r in sorted(self.clusters.items()):
+                inventory.setdefault(r, []).append(n)
+            audited = {r: [n for n in ns if not names or n in names] for r, ns in inventory.items() if r in regions}
+            meta.update(regions=regions, clusters={n: r for r, ns in audited.items() for n in ns},
+                        scope={"selected_clusters": sorted(names), "selected_regions": regions,
+                               "enabled_regions": sorted(self.regions), "inventory_regions": sorted(self.regions),
+                               "inventory": inventory, "audited": {r: ns for r, ns in audited.items() if ns}})
+        self.store.write_manifest(meta)
         return Evidence(self.store.root)
 
 

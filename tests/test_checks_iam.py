@@ -435,12 +435,59 @@ def _ng(b, cluster, role):
 def test_iam08_pass_irsa_driver_clean_node(tmp_path):
     sa = _sa("ebs-csi-controller-sa", "kube-system")
     sa["metadata"]["annotations"] = {"eks.amazonaws.com/role-arn": _arn("role", "ebs")}
-    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("node", _allow("eks:DescribeCluster"))]))
+    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("node", _allow("eks:DescribeCluster")),
+                                                     _irsa_role("ebs", "C1", "kube-system:ebs-csi-controller-sa")]))
+    _oidc(b, "C1")
     b.cluster("c1", k8s={"deployments": [_csi()], "serviceaccounts": [sa]})
     _ng(b, "c1", "node")
     f = findings_for("IAM-08", b.build())
     assert set(f["status"]) == {"PASS"}, f[["resource_id", "status", "reason"]].to_string()
     assert len(f) == 2
+
+
+def _irsa_role(name, cluster_id, sub):
+    host = f"oidc.eks.{REGION}.amazonaws.com/id/{cluster_id}"
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:sub": f"system:serviceaccount:{sub}"}}}]}
+    return _role(name, _allow(["ec2:CreateVolume"]), trust=trust)
+
+
+def _oidc(b, *cluster_ids):
+    b.aws("iam", "ListOpenIDConnectProviders", {"OpenIDConnectProviderList": [
+        {"Arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.{REGION}.amazonaws.com/id/{c}"} for c in cluster_ids]},
+          region="")
+
+
+@pytest.mark.parametrize(("role", "providers", "words"), [
+    (None, ("C1",), "not a role of this account"),
+    (("C1", "kube-system:other-sa"), ("C1",), "does not admit kube-system/ebs-csi-controller-sa"),
+    (("C2", "kube-system:ebs-csi-controller-sa"), ("C1", "C2"), "does not admit"),  # another cluster's provider
+    (("C1", "kube-system:ebs-csi-controller-sa"), (), "no IAM OIDC provider"),
+])
+def test_iam08_irsa_annotation_is_not_proof_of_a_role(tmp_path, role, providers, words):
+    """An IRSA annotation alone proves nothing: the role must exist and trust the cluster's provider for the SA."""
+    sa = _sa("ebs-csi-controller-sa", "kube-system")
+    sa["metadata"]["annotations"] = {"eks.amazonaws.com/role-arn": _arn("role", "ebs")}
+    roles = [_role("node", _allow("eks:DescribeCluster"))] + ([_irsa_role("ebs", *role)] if role else [])
+    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=roles))
+    _oidc(b, *providers)
+    b.cluster("c1", k8s={"deployments": [_csi()], "serviceaccounts": [sa]})
+    _ng(b, "c1", "node")
+    rows = rows_for(findings_for("IAM-08", b.build()), "ebs-csi-controller")
+    assert set(rows["status"]) == {"FAIL"} and rows["reason"].str.contains(words, regex=False).all(), rows["reason"]
+
+
+def test_iam08_pod_identity_association_needs_the_agent(tmp_path):
+    b = _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("node", _allow("eks:DescribeCluster"))]))
+    b.cluster("c1", k8s={"deployments": [_csi()], "serviceaccounts": [_sa("ebs-csi-controller-sa", "kube-system")]})
+    b.aws("eks", "ListPodIdentityAssociations", {"associations": [
+        {"namespace": "kube-system", "serviceAccount": "ebs-csi-controller-sa"}]}, params={"clusterName": "c1"},
+          cluster="c1")
+    _ng(b, "c1", "node")
+    rows = rows_for(findings_for("IAM-08", b.build()), "ebs-csi-controller")
+    assert set(rows["status"]) == {"FAIL"}, rows["reason"]  # no eks-pod-identity-agent DaemonSet runs
 
 
 def test_iam08_fail_storage_on_node_role_and_driver_without_role(tmp_path):
@@ -591,3 +638,51 @@ def test_iam08_error_for_cluster_whose_objects_are_unreadable(tmp_path):
     f = findings_for("IAM-08", b.build())
     assert_error(rows_for(f, "c2 (CSI drivers)"), "k8s:deployments access denied")
     assert set(rows_for(f, "role/node")["status"]) == {"PASS"}  # the IAM-only verdict stands
+
+
+def test_iam04_default_discovery_binding_is_not_a_reason_to_mount_a_token(tmp_path):
+    """Every cluster binds system:serviceaccounts to the OIDC discovery role: that proves no API use."""
+    from eksaudit.testing import pod
+
+    discovery = {"kind": "ClusterRoleBinding", "metadata": {"name": "system:service-account-issuer-discovery"},
+                 "roleRef": {"kind": "ClusterRole", "name": "system:service-account-issuer-discovery"},
+                 "subjects": [{"kind": "Group", "name": "system:serviceaccounts"}]}
+    b = EvidenceBuilder(tmp_path).cluster("c", k8s={"pods": [pod("web", "shop")], "clusterrolebindings": [discovery]})
+    rows = rows_for(findings_for("IAM-04", b.build()), "shop/Pod/web")
+    assert rows["status"].tolist() == ["FAIL"] and "automounts a token" in rows["reason"].iloc[0]
+    reader = {**discovery, "roleRef": {"kind": "ClusterRole", "name": "view"}}
+    b = EvidenceBuilder(tmp_path / "2").cluster("c", k8s={"pods": [pod("web", "shop")], "clusterrolebindings": [reader]})
+    assert rows_for(findings_for("IAM-04", b.build()), "shop/Pod/web")["status"].tolist() == ["PASS"]
+
+
+def test_iam01_admin_capped_by_a_boundary_passes_and_fail_rows_say_what_could_narrow_them(tmp_path):
+    boundary = {"PolicyName": "s3-only", "Arn": _arn("policy", "s3-only"), "DefaultVersionId": "v1",
+                "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": _doc(_allow("s3:*"))}]}
+    capped = {**_user("capped", _allow("*")), "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                                                                       "PermissionsBoundaryArn": boundary["Arn"]}}
+    gaad = _gaad(users=[capped, _user("free", _allow("*"))], policies=[boundary])
+    f = findings_for("IAM-01", _iam(EvidenceBuilder(tmp_path), gaad).build())
+    row = rows_for(f, "user/capped")
+    assert row["status"].tolist() == ["PASS"] and "capped by permissions boundary s3-only" in row["reason"].iloc[0]
+    free = rows_for(f, "user/free")
+    assert free["status"].tolist() == ["FAIL"]
+    assert "SCPs and session policies could narrow this but are not readable from a member account" in \
+        free["reason"].iloc[0]
+
+
+@pytest.mark.parametrize(("condition", "status"), [
+    ({"StringEquals": {"sts:ExternalId": "partner-7f3a"}}, "PASS"),
+    ({"StringLike": {"sts:ExternalId": "*"}}, "FAIL"),  # any ExternalId at all
+    ({"Bool": {"aws:MultiFactorAuthPresent": "false"}}, "FAIL"),
+    ({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}, "FAIL"),  # absent for long-term keys: passes
+    ({"StringNotEquals": {"aws:PrincipalOrgID": "o-1"}}, "FAIL"),
+    ({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}, "FAIL"),  # a condition, but not on who
+    ({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, "PASS"),
+    ({"StringEquals": {"aws:PrincipalOrgID": "o-1"}}, "PASS"),
+])
+def test_iam02_a_condition_must_narrow_who_may_assume(tmp_path, condition, status):
+    trust = _doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+                  "Action": "sts:AssumeRole", "Condition": condition})
+    f = findings_for("IAM-02", _iam(EvidenceBuilder(tmp_path), _gaad(roles=[_role("x", _allow("eks:*"),
+                                                                                   trust=trust)])).build())
+    assert rows_for(f, "role/x")["status"].tolist() == [status], rows_for(f, "role/x")["reason"].tolist()

@@ -173,7 +173,9 @@ def test_img03_pass_fail_error(tmp_path):
     b = EvidenceBuilder(tmp_path).cluster("c")
     _attach(b, tmp_path, "docker-bench", "db.log.json", json.dumps(doc).encode())
     rows = _by(findings_for("IMG-03", b.build()))
-    assert rows[ACCOUNT]["status"] == "PASS"
+    # one fresh result proves the host it ran on, not every build host: MANUAL, never PASS
+    assert rows[ACCOUNT]["status"] == "MANUAL" and "within 30 days" in rows[ACCOUNT]["reason"]
+    assert "confirm every host that builds images" in rows[ACCOUNT]["reason"]
     assert rows["docker-bench:db.log.json:4.1"]["status"] == "FAIL"
     assert "ci-cache-warmer" in rows["docker-bench:db.log.json:4.1"]["reason"]
     assert "docker-bench:db.log.json:2.3" not in rows  # PASS results are not findings
@@ -415,6 +417,11 @@ def test_img02_unnamed_result_counts_only_when_one_cluster_is_audited(tmp_path):
     b = EvidenceBuilder(tmp_path / "one").cluster("a", k8s={})
     _attach(b, tmp_path, "kube-bench", "kb.json", body)
     assert list(findings_for("IMG-02", b.build())["status"]) == ["PASS"]
+    # --cluster a: the account holds b too (inventory), but a is the one audited cluster the result is for
+    b = EvidenceBuilder(tmp_path / "narrowed").cluster("a", k8s={}).cluster("b")
+    _attach(b, tmp_path, "kube-bench", "kb.json", body)
+    f = findings_for("IMG-02", b.select(clusters=["a"]).build())
+    assert list(f["cluster"]) == ["a"] and list(f["status"]) == ["PASS"]
 
 
 def test_inventory_view(tmp_path):

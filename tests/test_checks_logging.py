@@ -429,3 +429,52 @@ def test_public_policy_statements_shapes():
     service_only = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
                                    "Action": "s3:*", "Resource": "*"}]}
     assert public_policy_statements(json.dumps(service_only)) == []
+
+
+# ---- proven for the resource, within the audit scope ------------------------------------------------------
+
+
+def test_log03_bucket_policy_grant_to_a_local_role_is_tampering(tmp_path):
+    """A bucket policy can let a role of this account delete the logs although no identity policy does."""
+    doc = {"Statement": [{"Sid": "Cleanup", "Effect": "Allow",
+                          "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/janitor"},
+                          "Action": "s3:Delete*", "Resource": "arn:aws:s3:::b/*"},
+                         {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                          "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"}]}
+    janitor = _role("janitor", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}])
+    f = findings_for("LOG-03", _log03(tmp_path, roles=(janitor,), policy={"Policy": json.dumps(doc)},
+                                      pab=PAB_ON, lock=LOCKED, listed=["b"]))
+    row = f[f["resource_id"].str.endswith("role/janitor")]
+    assert row["status"].tolist() == ["FAIL"], f[["resource_id", "status", "reason"]].to_string()
+    assert "s3:DeleteObject, s3:DeleteObjectVersion on bucket b" in row["reason"].iloc[0]
+    assert "statement Cleanup" in row["reason"].iloc[0] and "SCPs" in row["reason"].iloc[0]
+    assert not f["resource_id"].str.endswith(":root").any(), "the account root defers to IAM policies"
+    assert "PASS" not in set(f[f["resource_type"] == "account"]["status"])
+
+
+def test_log03_unread_local_bucket_policy_is_not_a_pass(tmp_path):
+    f = findings_for("LOG-03", _log03(tmp_path, deny=("GetBucketPolicy",), listed=["b"], lock=LOCKED))
+    account = f[f["resource_type"] == "account"]
+    assert account["status"].tolist() == ["ERROR"] and "bucket policy of b" in account["reason"].iloc[0]
+
+
+def test_log03_pass_names_the_regions_it_proves(tmp_path):
+    f = findings_for("LOG-03", _log03(tmp_path, pab=PAB_ON, lock=LOCKED, listed=["b"]))
+    account = f[f["resource_type"] == "account"]
+    assert account["status"].tolist() == ["PASS"]
+    assert "the 1 trail(s) recording us-east-1 (the audited clusters' regions)" in account["reason"].iloc[0]
+
+
+def test_log02_is_about_the_audited_regions_only(tmp_path):
+    """--region narrows LOG-02 to the selected regions' clusters; each region row says which clusters it covers."""
+    b = EvidenceBuilder(tmp_path).cluster("c").cluster("d", region="eu-west-1")
+    _trails(b, [_trail("t", multi=False)])
+    f = findings_for("LOG-02", b.select(regions=["us-east-1"]).build())
+    regions = f[f["resource_type"] == "region"]
+    assert regions["region"].tolist() == ["us-east-1"] and regions["status"].tolist() == ["PASS"]
+    assert "t (this region trail)" in regions["reason"].iloc[0] and "clusters here: c" in regions["reason"].iloc[0]
+    everything = findings_for("LOG-02", EvidenceBuilder(tmp_path / "all").cluster("c").cluster(
+        "d", region="eu-west-1").aws("cloudtrail", "DescribeTrails", {"trailList": [_trail("t", multi=False)]})
+        .build())
+    eu = everything[everything["region"] == "eu-west-1"]
+    assert set(eu["status"]) == {"FAIL"}, "a single-region trail of us-east-1 does not cover eu-west-1"

@@ -180,6 +180,38 @@ def test_net11_error_when_groups_denied(tmp_path):
     assert_error(f[f["status"] == "ERROR"], "aws:ec2:DescribeSecurityGroups access denied")
 
 
+@pytest.mark.parametrize(("endpoint", "group", "status", "words"), [
+    # an endpoint in another VPC of the account guards nothing here
+    ({"vpc": "vpc-other"}, (443, "10.0.0.0/16"), "FAIL", "no interface endpoint com.amazonaws.us-east-1.eks"),
+    # not restricted to the VPC: a source outside its CIDR, though not the whole internet
+    ({}, (443, "203.0.113.0/24"), "FAIL", "sg-ep admits 203.0.113.0/24, outside the VPC (10.0.0.0/16)"),
+    ({}, (443, "10.0.4.0/24"), "PASS", "admit only sources inside the VPC vpc-1"),
+    ({"state": "pendingAcceptance"}, (443, "10.0.0.0/16"), "FAIL", "is pendingAcceptance, not available"),
+])
+def test_endpoint_is_proven_for_the_cluster_vpc(tmp_path, endpoint, group, status, words):
+    ep = _ep("eks", vpc=endpoint.get("vpc", VPC))
+    ep["State"] = endpoint.get("state", "available")
+    f = findings_for("NET-04", _net(tmp_path, [ep], [_sg("sg-ep", group)]).build())
+    assert list(f["status"]) == [status] and words in f["reason"][0], f["reason"][0]
+
+
+def test_endpoint_prefix_list_source_is_manual(tmp_path):
+    sg = _sg("sg-ep")
+    sg["IpPermissions"] = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                            "PrefixListIds": [{"PrefixListId": "pl-1"}]}]
+    f = findings_for("NET-11", _net(tmp_path, [_ep("ecr.api")], [sg]).build())
+    api = f[f["resource_id"].str.contains("ecr.api")]
+    assert list(api["status"]) == ["MANUAL"] and "prefix list pl-1" in api["reason"].iloc[0]
+
+
+def test_endpoint_error_when_vpc_cidrs_unreadable(tmp_path):
+    b = EvidenceBuilder(tmp_path).cluster("c").aws_error("ec2", "DescribeVpcs")
+    b.aws("ec2", "DescribeVpcEndpoints", {"VpcEndpoints": [_ep("eks")]})
+    b.aws("ec2", "DescribeSecurityGroups", {"SecurityGroups": [_sg("sg-ep", (443, "10.0.0.0/16"))]})
+    f = findings_for("NET-04", b.build())
+    assert "PASS" not in set(f["status"]) and f["reason"].str.contains("aws:ec2:DescribeVpcs").any()
+
+
 # ---- NET-05: security groups --------------------------------------------------------------------------
 
 def test_net05_world_all_ports_and_ssh(tmp_path):
@@ -317,10 +349,39 @@ def test_net06_namespaces_and_default_deny(tmp_path):
     f = _by(findings_for("NET-06", EvidenceBuilder(tmp_path).cluster("c", k8s=k8s).build()))
     assert f["c/shop"]["status"] == "FAIL" and "neither a NetworkPolicy nor a SecurityGroupPolicy" in f["c/shop"]["reason"]
     assert f["c/pay"]["status"] == "PASS" and f["c/sgp"]["status"] == "PASS"
-    assert f["c/default-deny"]["status"] == "PASS" and "pay/deny" in f["c/default-deny"]["reason"]
+    # a default-deny in one namespace says nothing about the others
+    assert f["c/default-deny"]["status"] == "FAIL" and "namespace(s) sgp, shop" in f["c/default-deny"]["reason"]
+    k8s["pods"] = [pod("b", "pay")]
+    f1 = _by(findings_for("NET-06", EvidenceBuilder(tmp_path / "1").cluster("c", k8s=k8s).build()))
+    assert f1["c/default-deny"]["status"] == "PASS" and "pay/deny in every namespace" in f1["c/default-deny"]["reason"]
     k8s["networkpolicies"] = [_netpol("pay", selector={"matchLabels": {"app": "x"}})]
     f2 = _by(findings_for("NET-06", EvidenceBuilder(tmp_path / "2").cluster("c", k8s=k8s).build()))
     assert f2["c/default-deny"]["status"] == "FAIL"
+    assert f2["c/pay"]["status"] == "FAIL" and "selected by no policy that isolates them" in f2["c/pay"]["reason"]
+
+
+def test_net06_a_policy_in_the_namespace_is_not_proof_for_every_pod(tmp_path):
+    """PASS only when every workload is selected by an isolating policy: label selectors are evaluated."""
+    from eksaudit.testing import pod
+
+    api = pod("api", "pay", labels={"app": "api", "tier": "web"})
+    db = pod("db", "pay", labels={"app": "db"})
+    batch = pod("batch", "pay", labels={"app": "batch"}, sa="batch-sa")
+    web_only = {**_netpol("pay", "web", {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]})}
+    allow_all = _netpol("pay", "db-open", {"matchLabels": {"app": "db"}})
+    allow_all["spec"]["ingress"] = [{}]  # admits every source on every port: no isolation
+    sgp = {"kind": "SecurityGroupPolicy", "metadata": {"name": "batch-sg", "namespace": "pay"},
+           "spec": {"serviceAccountSelector": {"matchLabels": {"role": "batch"}}, "securityGroups": {"groupIds": []}}}
+    sa = {"kind": "ServiceAccount", "metadata": {"name": "batch-sa", "namespace": "pay", "labels": {"role": "batch"}}}
+    k8s = {"pods": [api, db, batch], "networkpolicies": [web_only, allow_all], "securitygrouppolicies": [sgp],
+           "serviceaccounts": [sa]}
+    f = _by(findings_for("NET-06", EvidenceBuilder(tmp_path).cluster("c", k8s=k8s).build()))
+    row = f["c/pay"]
+    assert row["status"] == "FAIL" and row["reason"].startswith("Pod/db of 3 workloads"), row["reason"]
+    allow_all["spec"]["ingress"] = [{"from": [{"podSelector": {"matchLabels": {"app": "api"}}}]}]
+    f2 = _by(findings_for("NET-06", EvidenceBuilder(tmp_path / "2").cluster("c", k8s=k8s).build()))
+    assert f2["c/pay"]["status"] == "PASS", f2["c/pay"]["reason"]
+    assert "NetworkPolicy db-open, NetworkPolicy web, SecurityGroupPolicy batch-sg" in f2["c/pay"]["reason"]
 
 
 def test_net06_error_when_policies_denied(tmp_path):
@@ -438,3 +499,20 @@ def test_net05_nodegroup_ssh_without_source_groups(tmp_path):
     f = _by(findings_for("NET-05", b.build()))
     assert f["arn:ng/open"]["status"] == "FAIL" and "opens port 22 to 0.0.0.0/0" in f["arn:ng/open"]["reason"]
     assert "arn:ng/scoped" not in f
+
+
+@pytest.mark.parametrize(("selector", "labels", "expected"), [
+    ({}, {"app": "x"}, True),
+    ({"matchLabels": {"app": "x"}}, {"app": "x", "tier": "web"}, True),
+    ({"matchLabels": {"app": "x"}}, {"app": "y"}, False),
+    ({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["web", "api"]}]}, {"tier": "api"}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, {}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]}, {"tier": "web"}, False),
+    ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, {"tier": ""}, True),
+    ({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, {"tier": "x"}, False),
+    ({"matchExpressions": [{"key": "tier", "operator": "Gt", "values": ["1"]}]}, {"tier": "2"}, False),
+])
+def test_label_selectors(selector, labels, expected):
+    from eksaudit.checks.common import selects
+
+    assert selects(selector, labels) is expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eksaudit.demo.account import HARDENED, WEAK  # noqa: F401
-from eksaudit.demo.seed_iam import BATCH
+from eksaudit.demo.seed_iam import BATCH, WEST
 
 from .e2e import assert_expected
 
@@ -39,6 +39,9 @@ EXPECTED = [
     ("IAM-05", WEAK, "role/legacy-weak-cluster-role", "FAIL", f"also used by cluster(s) {BATCH}"),
     ("IAM-05", BATCH, "role/legacy-weak-cluster-role", "FAIL", f"also used by cluster(s) {WEAK}"),
     ("IAM-05", HARDENED, "role/prod-hardened-cluster-role", "PASS", "this cluster only"),
+    # ... and legacy-west in eu-west-1, outside the audited region, shares them too (the inventory is account-wide)
+    ("IAM-05", WEAK, "role/legacy-weak-cluster-role", "FAIL", f"{WEST} (eu-west-1)"),
+    ("IAM-05", HARDENED, "role/prod-hardened-cluster-role", "PASS", "4 clusters in 2 regions"),
     ("IAM-05", WEAK, "role/legacy-weak-node-role", "FAIL", f"also used by cluster(s) {BATCH}"),
     ("IAM-05", BATCH, "role/legacy-weak-node-role", "FAIL", f"also used by cluster(s) {WEAK}"),
     ("IAM-05", WEAK, "role/legacy-weak-node-role", "FAIL", "node group legacy-weak-ng"),
@@ -71,3 +74,10 @@ EXPECTED = [
 @pytest.mark.parametrize("row", EXPECTED, ids=lambda r: f"{r[0]}-{r[1] or 'account'}-{r[2]}")
 def test_demo_iam(demo_pack, row):
     assert_expected(demo_pack[1], *row)
+
+
+def test_demo_reports_only_the_audited_region(demo_pack):
+    """The demo audits us-east-1: legacy-west (eu-west-1) is inventoried, never reported."""
+    findings = demo_pack[1]
+    assert WEST not in set(findings["cluster"])
+    assert set(findings["region"]) <= {"us-east-1", ""}

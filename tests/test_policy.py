@@ -403,3 +403,85 @@ def test_describe_grant_names_policy_group_and_statement():
     (grant,) = AuthorizationDetails(role_gaad(inline=[doc(stmt)])).allowed(ROLE_ARN, DELETE)
     assert describe_grant(grant) == ("inline policy inline0 statement Most: Allow NotAction iam:* on Resource * "
                                      "(with a Condition)")
+
+
+# ---- permissions boundaries ---------------------------------------------------------------------------
+
+S3_ONLY = managed("s3-only-boundary", ("v1", True, doc(allow("s3:*"))))
+ADMIN = managed("admin", ("v1", True, doc(allow("*"))))
+
+
+def bounded(boundary: str | None, *, user: bool = False, policies: list[dict] | None = None,
+            inline: list[dict] | None = None) -> AuthorizationDetails:
+    """An administrator (managed policy admin) with an optional permissions boundary."""
+    gaad = role_gaad(inline=inline, attached=["admin"], policies=policies or [ADMIN, S3_ONLY])
+    principal = gaad["RoleDetailList"][0]
+    if user:
+        principal = {"UserName": "alice", "Arn": USER_ARN, "Path": "/", "GroupList": [], "UserPolicyList": [],
+                     "AttachedManagedPolicies": principal["AttachedManagedPolicies"]}
+        gaad.update(UserDetailList=[principal], RoleDetailList=[])
+    if boundary:
+        principal["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy",
+                                            "PermissionsBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/{boundary}"}
+    return AuthorizationDetails(gaad)
+
+
+@pytest.mark.parametrize("user", [False, True], ids=["role", "user"])
+def test_admin_capped_by_s3_only_boundary_cannot_delete_clusters(user):
+    arn = USER_ARN if user else ROLE_ARN
+    capped = bounded("s3-only-boundary", user=user)
+    assert capped.allowed(arn, "eks:DeleteCluster") == []
+    assert capped.allowed(arn, "eks:DeleteCluster", CLUSTER) == []
+    assert arn not in capped.who_can("eks:DeleteCluster")
+    assert capped.matching_actions(arn, ["eks:DeleteCluster", "s3:GetObject"]).keys() == {"s3:GetObject"}
+    assert capped.boundary_note(arn) == "capped by permissions boundary s3-only-boundary"
+    assert not capped.boundary_permits(arn, "eks:DeleteCluster")
+    assert capped.boundary_permits(arn, "s3:PutObject")
+    # the same administrator without a boundary may
+    free = bounded(None, user=user)
+    assert free.allowed(arn, "eks:DeleteCluster") and arn in free.who_can("eks:DeleteCluster")
+    assert free.boundary_note(arn) == "" and free.boundary_permits(arn, "eks:DeleteCluster")
+
+
+def test_boundary_grants_nothing_on_its_own():
+    """Effective = identity AND boundary: a broad boundary over a narrow identity policy adds nothing."""
+    gaad = role_gaad(inline=[doc(allow("s3:GetObject"))], policies=[ADMIN])
+    gaad["RoleDetailList"][0]["PermissionsBoundary"] = {"PermissionsBoundaryArn": ADMIN["Arn"]}
+    auth = AuthorizationDetails(gaad)
+    assert auth.allowed(ROLE_ARN, "s3:GetObject")
+    assert auth.allowed(ROLE_ARN, "eks:DeleteCluster") == []
+    [g] = auth.boundary_grants(ROLE_ARN)
+    assert g.source == "boundary" and g.policy_name == "admin"
+    assert all(x.source != "boundary" for x in auth.grants(ROLE_ARN))
+
+
+def test_boundary_resource_scope_and_explicit_deny():
+    one_cluster = managed("one-cluster", ("v1", True, doc(allow("eks:*", CLUSTER))))
+    no_delete = managed("no-delete", ("v1", True, doc(allow("*"), deny("eks:DeleteCluster"))))
+    auth = bounded("one-cluster", policies=[ADMIN, one_cluster])
+    assert auth.allowed(ROLE_ARN, "eks:DeleteCluster", CLUSTER)
+    assert auth.allowed(ROLE_ARN, "eks:DeleteCluster", OTHER_CLUSTER) == []
+    assert auth.allowed(ROLE_ARN, "eks:DeleteCluster") == []  # not on every cluster
+    assert auth.boundary_permits(ROLE_ARN, "eks:DeleteCluster")  # on some
+    denied = bounded("no-delete", policies=[ADMIN, no_delete])
+    assert denied.allowed(ROLE_ARN, "eks:DeleteCluster", CLUSTER) == []  # a Deny in the boundary wins
+    assert not denied.boundary_permits(ROLE_ARN, "eks:DeleteCluster")
+    assert denied.allowed(ROLE_ARN, "eks:CreateCluster")
+
+
+def test_boundary_missing_from_snapshot_is_named_not_applied():
+    auth = bounded("not-in-gaad")
+    assert auth.allowed(ROLE_ARN, "eks:DeleteCluster"), "an unknown boundary cannot be shown to cap anything"
+    assert "not-in-gaad is not in the IAM snapshot" in auth.boundary_note(ROLE_ARN)
+
+
+def test_boundary_caps_group_policies_of_a_user():
+    gaad = {"UserDetailList": [{"UserName": "alice", "Arn": USER_ARN, "Path": "/", "GroupList": ["admins"],
+                                "UserPolicyList": [], "AttachedManagedPolicies": [],
+                                "PermissionsBoundary": {"PermissionsBoundaryArn": S3_ONLY["Arn"]}}],
+            "GroupDetailList": [{"GroupName": "admins", "Arn": GROUP_ARN, "Path": "/", "GroupPolicyList": [],
+                                 "AttachedManagedPolicies": [attach("admin")]}],
+            "RoleDetailList": [], "Policies": [ADMIN, S3_ONLY]}
+    auth = AuthorizationDetails(gaad)
+    assert auth.allowed(USER_ARN, "eks:DeleteCluster") == []
+    assert auth.allowed(GROUP_ARN, "eks:DeleteCluster"), "the group itself has no boundary"

@@ -23,6 +23,7 @@ from ..errors import UserError
 from ..evidence import Evidence
 from ..frames import Frames, inputs_of, soft_inputs_of
 from ..registry import import_folder, import_package_modules
+from ..scope import narrow, reported
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,10 +177,14 @@ def gaps(ev: Evidence, check: Check) -> list[dict]:
     """The scopes where an input of `check` failed: one dict per (account, region, cluster) with every failed
     input of the scope and its cause. Scopes come from hard inputs; soft inputs that failed in such a scope are
     named too (the scope's one ERROR row then says everything that was missing there)."""
+    inside = reported(ev)  # inventory reads outside the audit scope leave in-scope verdicts alone
+
     def failures(keys: list[str]) -> dict[tuple, dict[str, list[str]]]:
         out: dict[tuple, dict[str, list[str]]] = {}
         for key in keys:
             for e in ev.errors(key):
+                if not inside(e):
+                    continue
                 scope = (e.get("account") or ev.account, e.get("region", ""), e.get("cluster", ""))
                 causes = out.setdefault(scope, {}).setdefault(key, [])
                 cause = describe(e.get("error", {}))
@@ -295,7 +300,7 @@ def run_checks(ev: Evidence, params: dict | None = None, run_id: str = "", domai
              if (not domains or c.domain in domains) and (not ids or c.id in ids)]
     if not parts:
         return fs.empty()
-    return fs.normalise(pd.concat(parts, ignore_index=True))
+    return fs.normalise(narrow(pd.concat(parts, ignore_index=True), ev))
 
 
 def catalog_frame() -> pd.DataFrame:

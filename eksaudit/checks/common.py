@@ -92,3 +92,30 @@ def findings(df: pd.DataFrame, status, reason, resource_type: str, resource_id,
     if severity is not None:
         out["severity"] = severity
     return out
+
+
+def selects(selector: dict | None, labels: dict) -> bool:
+    """Whether a Kubernetes label selector (matchLabels, matchExpressions) selects an object with `labels`.
+
+    An empty selector selects everything; an operator this function does not know selects nothing (a verdict
+    must not rest on a guess)."""
+    selector = selector or {}
+    labels = labels or {}
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In":
+            ok = key in labels and labels[key] in values
+        elif op == "NotIn":
+            ok = key not in labels or labels[key] not in values
+        elif op == "Exists":
+            ok = key in labels
+        elif op == "DoesNotExist":
+            ok = key not in labels
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True

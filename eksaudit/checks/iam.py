@@ -24,6 +24,7 @@ from ..frames.kubernetes import WORKLOAD_INPUTS
 from ..policy import (
     AuthorizationDetails,
     Grant,
+    action_matches,
     describe_grant,
     is_write_action,
     resource_matches,
@@ -109,6 +110,21 @@ def iam_07(f: Frames, p: dict) -> pd.DataFrame:
 
 
 # ---- helpers ------------------------------------------------------------------------------------------------
+
+
+# SCPs, resource control policies and session policies only take permissions away: they could turn a FAIL about
+# granted permissions into a PASS, never the reverse, and none of them is readable from a member account.
+NOT_READABLE = "SCPs and session policies could narrow this but are not readable from a member account"
+
+
+def _granted_note(auth: AuthorizationDetails, arn: str) -> str:
+    """The limits of a "may perform" verdict, for FAIL rows about granted permissions."""
+    return f" ({'; '.join(x for x in (auth.boundary_note(arn), NOT_READABLE) if x)})"
+
+
+def _capped(auth: AuthorizationDetails, arn: str) -> str:
+    note = auth.boundary_note(arn)
+    return f" ({note})" if note else ""
 
 
 def _principal_row(f: Frames, p: dict, status: str, reason: str, **extra) -> dict:
@@ -199,7 +215,8 @@ def iam_01(f: Frames, p: dict) -> list[dict]:
     for pr in _audited(auth):
         found = _allowed_on_all(auth, pr["arn"], EKS_WRITE)
         if not found:
-            rows.append(_principal_row(f, pr, "PASS", "no EKS write or admin action on all resources"))
+            rows.append(_principal_row(f, pr, "PASS", "no EKS write or admin action on all resources (IAM is "
+                                                      "global: no cluster of any region)" + _capped(auth, pr["arn"])))
         elif _matches_any(pr["arn"], p["eks_admin_principals"]):
             rows.append(_principal_row(f, pr, "PASS", f"named EKS administrator (eks_admin_principals) allowed "
                                                       f"{len(found)} EKS write actions on all clusters"))
@@ -207,9 +224,9 @@ def iam_01(f: Frames, p: dict) -> list[dict]:
             everything = len(found) == len(EKS_WRITE)
             what = ("every EKS write and admin action" if everything
                     else f"{len(found)} of {len(EKS_WRITE)} EKS write/admin actions")
-            rows.append(_principal_row(f, pr, "FAIL", f"may perform {what} on every cluster (e.g. "
+            rows.append(_principal_row(f, pr, "FAIL", f"may perform {what} on every cluster in every region (e.g. "
                                                       f"{_examples(sorted(found))}); granted by "
-                                                      + _by_statement(found)))
+                                                      + _by_statement(found) + _granted_note(auth, pr["arn"])))
     return rows
 
 
@@ -221,9 +238,39 @@ def _key_label(k: dict) -> str:
     return f"{k['key']} ({age})"
 
 
+# Operators under which a condition key narrows who gets in. Negated operators, ...IfExists (true when the key
+# is absent, as it is for many callers) and ForAllValues (true for an empty set) do not.
+_GUARD_OPERATORS = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "bool",
+                    "null", "numericlessthan", "numericlessthanequals"}
+
+
 def _guards(conditions: dict) -> list[str]:
-    keys = {k for ops in (conditions or {}).values() if isinstance(ops, dict) for k in ops}
-    return sorted(k for k in keys if k.lower() in TRUST_GUARDS)
+    """Condition keys that really narrow a trust to known callers: the key is one of TRUST_GUARDS, tested with
+    a positive operator against a concrete value (an ExternalId "*" or MultiFactorAuthPresent "false" lets
+    anyone in). Having *a* condition is not enough."""
+    out = set()
+    for op, tests in (conditions or {}).items():
+        if not isinstance(tests, dict):
+            continue
+        base = str(op).lower().removeprefix("foranyvalue:")
+        if base not in _GUARD_OPERATORS:
+            continue
+        for key, value in tests.items():
+            k = str(key).lower()
+            values = [str(v).lower() for v in (value if isinstance(value, list) else [value])]
+            if k not in TRUST_GUARDS and not (k == "aws:multifactorauthage" and base.startswith("numeric")):
+                continue
+            if base == "null":
+                ok = k in ("aws:multifactorauthpresent", "aws:multifactorauthage") and values == ["false"]
+            elif base == "bool":
+                ok = k == "aws:multifactorauthpresent" and values == ["true"]
+            elif base.startswith("numeric"):
+                ok = k == "aws:multifactorauthage"
+            else:
+                ok = bool(values) and all(v.strip("*?") for v in values) and k != "aws:multifactorauthpresent"
+            if ok:
+                out.add(str(key) if k in TRUST_GUARDS else "aws:MultiFactorAuthAge")
+    return sorted(out)
 
 
 @check("IAM-02", domain="iam", title="Temporary credentials for EKS management", severity="high",
@@ -264,10 +311,12 @@ def iam_02(f: Frames, p: dict) -> list[dict]:
                             f"{int(max_age)} days: " + ", ".join(f"{k['key']} ({int(k['age_days'])} days)" for k in old))
         ev = u["evidence_keys"] if isinstance(u.get("evidence_keys"), str) else u["evidence"]
         if problems:
-            rows.append(_principal_row(f, pr, "FAIL", "; ".join(problems), evidence=ev))
+            rows.append(_principal_row(f, pr, "FAIL", "; ".join(problems)
+                                       + (_granted_note(auth, u["arn"]) if eks else ""), evidence=ev))
         else:
             rows.append(_principal_row(f, pr, "PASS", f"active access key(s) {keys} grant no EKS permission and are "
-                                                      f"within {int(max_age)} days", evidence=ev))
+                                                      f"within {int(max_age)} days" + _capped(auth, u["arn"]),
+                                       evidence=ev))
     for pr in _audited(auth):
         if pr["type"] != "role" or not pr.get("trust"):
             continue
@@ -289,7 +338,8 @@ def iam_02(f: Frames, p: dict) -> list[dict]:
         if open_to:
             rows.append(_principal_row(f, pr, "FAIL", f"holds EKS permissions ({_examples(sorted(eks))}) and trusts "
                                                       + "; ".join(open_to) + " without an ExternalId, "
-                                                      "PrincipalOrgID or MFA condition"))
+                                                      "PrincipalOrgID or MFA condition that narrows it"
+                                                      + _granted_note(auth, pr["arn"])))
         else:
             rows.append(_principal_row(f, pr, "PASS", "holds EKS permissions; its trust policy names no whole "
                                                       "other account without a condition"
@@ -334,10 +384,11 @@ def _node_role_rows(f: Frames, auth: AuthorizationDetails, groups: dict[str, lis
             rows.append({**base, "status": "FAIL", "resource_type": "node-role", "resource_id": r["role_arn"],
                          "reason": f"node role ({r['source']}) grants {kinds} {what} that every pod on these "
                                    f"nodes inherits through the instance metadata service; granted by "
-                                   + _by_statement(merged)})
+                                   + _by_statement(merged) + _granted_note(auth, r["role_arn"])})
         else:
             rows.append({**base, "status": "PASS", "resource_type": "node-role", "resource_id": r["role_arn"],
-                         "reason": f"node role ({r['source']}) grants no {'/'.join(groups)} {what}"})
+                         "reason": f"node role ({r['source']}) grants no {'/'.join(groups)} {what}"
+                                   + _capped(auth, r["role_arn"])})
     return rows
 
 
@@ -360,9 +411,13 @@ def iam_03(f: Frames, p: dict) -> list[dict]:
     issuers, oidc_err = oidc_providers(f)
     pid = pod_identity(f)
     agent = _pod_identity_agent(f)
-    by_issuer: dict[str, list[str]] = {}
+    # EKS gives every cluster an issuer of its own, so an IAM OIDC provider for it proves IRSA for that cluster
+    # alone; the guard below (over every cluster of the account, as the inventory lists them) only catches
+    # endpoints that break that rule (moto gives every cluster of a region the same issuer).
+    by_issuer: dict[str, list[tuple[str, str]]] = {}
     for c in _cluster_rows(f):
-        by_issuer.setdefault((c["oidc_issuer"] or "").removeprefix("https://").rstrip("/"), []).append(c["cluster"])
+        by_issuer.setdefault((c["oidc_issuer"] or "").removeprefix("https://").rstrip("/"), []).append(
+            (c["region"], c["cluster"]))
     rows = []
     for c in _cluster_rows(f):
         role = _role(auth, c["role_arn"])
@@ -380,10 +435,10 @@ def iam_03(f: Frames, p: dict) -> list[dict]:
         assoc, pid_err = pid.get(c["cluster"], ([], "not collected"))
         no_agent = agent.get(c["cluster"]) is False
         rid = f"{c['cluster']} (pod credentials)"
-        sharing = [x for x in by_issuer.get(issuer, []) if x != c["cluster"]]
+        sharing = [x for x in by_issuer.get(issuer, []) if x != (c["region"], c["cluster"])]
         if issuer and issuer in issuers and sharing:
             rows.append(_row(c, "ERROR", "cluster", rid, f"DescribeCluster reports the same OIDC issuer {issuer} for "
-                                                         f"clusters {', '.join(sharing)}; EKS gives every cluster its "
+                                                         f"clusters {_named(sharing, c['region'])}; EKS gives every cluster its "
                                                          "own, so the IAM OIDC provider cannot be attributed"))
         elif issuer and issuer in issuers:
             rows.append(_row(c, "PASS", "cluster", rid, f"IAM OIDC provider registered for issuer {issuer} (IRSA)"))
@@ -404,12 +459,21 @@ def iam_03(f: Frames, p: dict) -> list[dict]:
 # ---- IAM-04 -------------------------------------------------------------------------------------------------
 
 
+# Built-in roles every cluster binds to all service accounts (OIDC discovery, API discovery, self review): a
+# binding to them says nothing about whether a workload calls the Kubernetes API.
+DISCOVERY_ROLES = {"system:service-account-issuer-discovery", "system:discovery", "system:basic-user",
+                   "system:public-info-viewer"}
+
+
 def _bound_service_accounts(f: Frames) -> set[tuple[str, str, str]]:
     """(cluster, namespace, name) of service accounts some RoleBinding or ClusterRoleBinding grants to;
-    ("cluster", ns, "*") where a group binding covers a whole namespace (or "*" for all)."""
+    ("cluster", ns, "*") where a group binding covers a whole namespace (or "*" for all). Bindings to the
+    built-in discovery roles do not count."""
     out = set()
     for plural in ("rolebindings", "clusterrolebindings"):
         for cluster, b in f.evidence.k8s_items(plural):
+            if (b.get("roleRef") or {}).get("name") in DISCOVERY_ROLES:
+                continue
             bns = (b.get("metadata") or {}).get("namespace", "")
             for s in b.get("subjects") or []:
                 if s.get("kind") == "ServiceAccount":
@@ -552,44 +616,79 @@ def iam_04(f: Frames, p: dict) -> list[dict]:
 
 
 @check("IAM-05", domain="iam", title="One IAM role per cluster", severity="medium", requirements=["R-IAM-5"],
-       frames=("clusters", "node_roles"),
-       practice="Every cluster has its own cluster role, and its node groups use node roles no other cluster uses.",
+       frames=("clusters", "node_roles", "cluster_inventory"),
+       practice="Every cluster has its own cluster role, and its node groups use node roles no other cluster uses, "
+                "in any region of the account.",
        rationale="A role shared by clusters joins their blast radius: a permission added for one cluster applies "
                  "to all, and a compromised node of a test cluster holds the same credentials as production nodes.",
        remediation="Create a cluster role and a node role per cluster (clusters cannot change their cluster role: "
                    "recreate or migrate); create new node groups with a dedicated node role.",
        references={"cis_eks": "none", "securityhub": "none", "prowler": "none"})
 def iam_05(f: Frames, p: dict) -> list[dict]:
+    # "No other cluster" is a claim about the whole account: it is decided over the inventory (every cluster
+    # in every enabled region, read whatever --cluster/--region selected) and is ERROR while that is incomplete.
+    inv = f.cluster_inventory
     rows = []
     cl = f.clusters
-    users = cl.groupby("role_arn")["cluster"].agg(lambda s: sorted(set(s)))
+    by_role: dict[str, list[tuple[str, str]]] = {}
     for c in _cluster_rows(f):
-        others = [x for x in users.get(c["role_arn"], []) if x != c["cluster"]]
-        rows.append(_row(c, "FAIL" if others else "PASS", "cluster-role", c["role_arn"],
-                         f"cluster role also used by cluster(s) {', '.join(others)}" if others
-                         else "cluster role used by this cluster only"))
+        if c["role_arn"]:
+            by_role.setdefault(c["role_arn"], []).append((c["region"], c["cluster"]))
+    for c in _cluster_rows(f):
+        me = (c["region"], c["cluster"])
+        others = _named((x for x in by_role.get(c["role_arn"], []) if x != me), c["region"])
+        unknown = inv.unknown()
+        if others:
+            status, reason = "FAIL", f"cluster role also used by cluster(s) {others}"
+        elif unknown:
+            status, reason = "ERROR", ("no other cluster read uses this cluster role, but the account's clusters "
+                                       "are not all known: " + _first(unknown))
+        else:
+            status, reason = "PASS", f"cluster role used by this cluster only: no other cluster in the account " \
+                                     f"uses it ({inv.words()})"
+        rows.append(_row(c, status, "cluster-role", c["role_arn"], reason))
     nr = f.node_roles
     known = nr[(nr["cluster"] != "") & (nr["role_arn"] != "")]
-    by_role = known.groupby("role_arn")["cluster"].agg(lambda s: sorted(set(s)))
+    users: dict[str, set[tuple[str, str]]] = {}
+    for r in known.itertuples(index=False):
+        users.setdefault(r.role_arn, set()).add((r.region, r.cluster))
+    auth_read = {(e["region"], e["cluster"]) for e, _ in f.evidence.responses("k8s:configmaps")}
+    not_read = sorted(x for x in zip(cl["region"], cl["cluster"]) if x not in auth_read)
     for r in nr[nr["cluster"] != ""].to_dict(orient="records"):
+        me = (r["region"], r["cluster"])
         base = {"account_id": r["account_id"], "region": r["region"], "cluster": r["cluster"],
                 "resource_type": "node-role", "evidence": r["evidence"]}
         if r["error"]:
             rows.append({**base, "status": "ERROR", "resource_id": r["source"],
                          "reason": f"node role unknown, sharing cannot be verified: {r['error']}"})
             continue
-        others = [x for x in by_role.get(r["role_arn"], []) if x != r["cluster"]]
-        unknown = nr[(nr["error"] != "") & (nr["cluster"] != r["cluster"])].sort_values(["cluster", "source"])
-        if not others and not unknown.empty:
-            why = "; ".join(dict.fromkeys(f"{u['cluster']}: {u['error']}" for _, u in unknown.iterrows()))
-            rows.append({**base, "status": "ERROR", "resource_id": r["role_arn"],
-                         "reason": f"node role ({r['source']}) is used by no other cluster whose node roles are "
-                                   f"known, but the node roles of other clusters could not be read ({why})"})
-            continue
-        rows.append({**base, "status": "FAIL" if others else "PASS", "resource_id": r["role_arn"],
-                     "reason": (f"node role ({r['source']}) also used by cluster(s) {', '.join(others)}" if others
-                                else f"node role ({r['source']}) used by this cluster only")})
-    return pd.DataFrame(rows).drop_duplicates(["cluster", "resource_id", "status", "reason"]) if rows else rows
+        others = _named((x for x in users.get(r["role_arn"], set()) if x != me), r["region"])
+        unknown = inv.unknown(nodes=True, besides=me)
+        if others:
+            status, reason = "FAIL", f"node role ({r['source']}) also used by cluster(s) {others}"
+        elif unknown:
+            status, reason = "ERROR", (f"node role ({r['source']}) is used by no other cluster whose node roles are "
+                                       "known, but not all are: " + _first(unknown))
+        else:
+            unseen = [x for x in not_read if x != me]
+            caveat = (f"; self-managed nodes of {_named(unseen[:5], r['region'])}" + (f" and {len(unseen) - 5} more" if
+                      len(unseen) > 5 else "") + " not covered: their aws-auth was not read" if unseen else "")
+            status, reason = "PASS", (f"node role ({r['source']}) used by this cluster only: no managed node group "
+                                      f"or Auto Mode of another cluster uses it ({inv.words()}), nor any aws-auth "
+                                      f"node mapping read ({len(auth_read)} clusters){caveat}")
+        rows.append({**base, "status": status, "resource_id": r["role_arn"], "reason": reason})
+    return pd.DataFrame(rows).drop_duplicates(["region", "cluster", "resource_id", "status", "reason"]) if rows \
+        else rows
+
+
+def _named(clusters, home: str = "") -> str:
+    """(region, name) pairs as cluster names for a reason, with the region of those outside `home`."""
+    found = sorted(set(clusters), key=lambda x: (x[1], x[0]))
+    return ", ".join(n if r == home else f"{n} ({r})" for r, n in found)
+
+
+def _first(items: list[str], n: int = 3) -> str:
+    return "; ".join(items[:n]) + (f"; and {len(items) - n} more" if len(items) > n else "")
 
 
 # ---- IAM-08 -------------------------------------------------------------------------------------------------
@@ -624,6 +723,8 @@ def iam_08(f: Frames, p: dict) -> list[dict]:
     pid = pod_identity(f)
     agent = _pod_identity_agent(f)
     addons = _addon_roles(f)
+    oidc = oidc_providers(f)
+    issuers = {c["cluster"]: c["oidc_issuer"] for c in _cluster_rows(f)}
     # Kubernetes reads are soft here: a cluster whose objects could not be read gets one ERROR for its drivers,
     # while node-role verdicts (IAM only) stand for the account.
     unreadable: dict[str, list[str]] = {}
@@ -652,25 +753,66 @@ def iam_08(f: Frames, p: dict) -> list[dict]:
         sa_row = sas.get((r["cluster"], "kube-system", sa))
         assoc, pid_err = pid.get(r["cluster"], ([], "not collected"))
         addon_role = addons.get((r["cluster"], CSI_DRIVERS[kind][0]), "")
-        if sa_row is not None and sa_row["role_arn"]:
-            rows.append({**base, "status": "PASS", "reason": f"{kind} CSI driver's service account {sa} has its "
-                                                              f"own role {sa_row['role_arn']} (IRSA)"})
-        elif any(a.get("namespace") == "kube-system" and a.get("serviceAccount") == sa for a in assoc):
-            rows.append({**base, "status": "PASS", "reason": f"{kind} CSI driver's service account {sa} has an "
-                                                              "EKS Pod Identity association"})
-        elif addon_role:
+        has_agent = agent.get(r["cluster"]) is not False
+        irsa = (sa_row or {}).get("role_arn") or ""
+        # An annotation is not a credential: the role must exist and trust this cluster's OIDC provider for
+        # this service account, or the driver silently falls back to the node role.
+        irsa_status, irsa_reason = _irsa_role(auth, f.evidence.account, irsa, issuers.get(r["cluster"], ""),
+                                              oidc, "kube-system", sa) if irsa else ("", "")
+        head = f"{kind} CSI driver's service account {sa}"
+        if irsa_status == "PASS":
+            rows.append({**base, "status": "PASS", "reason": f"{head} has its own role {irsa} (IRSA): "
+                                                              f"{irsa_reason}"})
+        elif any(a.get("namespace") == "kube-system" and a.get("serviceAccount") == sa for a in assoc) and has_agent:
+            rows.append({**base, "status": "PASS", "reason": f"{head} has an EKS Pod Identity association and the "
+                                                              "eks-pod-identity-agent runs"})
+        elif addon_role and (addon_role != "pod identity" or has_agent):
             rows.append({**base, "status": "PASS", "reason": f"{kind} CSI driver add-on is configured with "
                                                               f"{addon_role}"})
-        elif pid_err and agent.get(r["cluster"]) is not False:
-            rows.append({**base, "status": "ERROR", "reason": f"{kind} CSI driver's service account {sa} has no "
-                                                               "IRSA annotation and pod identity associations could "
-                                                               f"not be read ({POD_IDENTITY} {pid_err})"})
+        elif irsa_status:
+            rows.append({**base, "status": irsa_status, "reason": f"{head} is annotated with {irsa}, but "
+                                                                   f"{irsa_reason}"})
+        elif pid_err and has_agent:
+            rows.append({**base, "status": "ERROR", "reason": f"{head} has no IRSA annotation and pod identity "
+                                                               f"associations could not be read ({POD_IDENTITY} {pid_err})"})
         else:
-            rows.append({**base, "status": "FAIL", "reason": f"{kind} CSI driver's service account {sa} has no IAM "
-                                                              "role (no IRSA annotation, no pod identity "
-                                                              "association or no eks-pod-identity-agent): the driver "
-                                                              "falls back to the node role"})
+            rows.append({**base, "status": "FAIL", "reason": f"{head} has no IAM role (no IRSA annotation, no pod "
+                                                              "identity association or no eks-pod-identity-agent): "
+                                                              "the driver falls back to the node role"})
     return rows
+
+
+def _irsa_role(auth: AuthorizationDetails, own: str, role_arn: str, issuer: str, oidc: tuple[set[str], str],
+               namespace: str, sa: str) -> tuple[str, str]:
+    """(status, words) for an IRSA annotation: PASS only when the role exists in this account and trusts the
+    cluster's IAM OIDC provider for this service account (sts:AssumeRoleWithWebIdentity)."""
+    from fnmatch import fnmatchcase
+
+    role = _role(auth, role_arn)
+    if role is None:
+        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        if account and account != own:
+            return "MANUAL", f"the role is in account {account}: confirm there that it trusts this cluster"
+        return "FAIL", "it is not a role of this account's IAM snapshot, so the driver falls back to the node role"
+    host = (issuer or "").removeprefix("https://").rstrip("/")
+    if not host:
+        return "FAIL", "the cluster reports no OIDC issuer, so IRSA cannot work and the driver falls back to the node role"
+    providers, providers_err = oidc
+    if not providers_err and host not in providers:
+        return "FAIL", f"no IAM OIDC provider exists for the cluster's issuer {host}, so the role cannot be assumed"
+    want = f"system:serviceaccount:{namespace}:{sa}"
+    for t in trust_principals(role["trust"] or {}):
+        if t["type"] != "Federated" or not t["value"].endswith(f":oidc-provider/{host}"):
+            continue
+        if t["actions"] and not any(action_matches(a, "sts:AssumeRoleWithWebIdentity") for a in t["actions"]):
+            continue
+        subs = [v for op, tests in (t["conditions"] or {}).items() if isinstance(tests, dict)
+                and "not" not in str(op).lower() for k, vals in tests.items() if str(k).lower() == f"{host}:sub".lower()
+                for v in (vals if isinstance(vals, list) else [vals])]
+        if not subs or any(fnmatchcase(want, str(v)) for v in subs):
+            return "PASS", f"it trusts the cluster's OIDC provider for {namespace}/{sa}"
+    return "FAIL", (f"its trust policy does not admit {namespace}/{sa} through the cluster's OIDC provider {host}, "
+                    "so the driver falls back to the node role")
 
 
 # ---- IAM-09 -------------------------------------------------------------------------------------------------
@@ -700,7 +842,8 @@ def iam_09(f: Frames, p: dict) -> list[dict]:
         eks = allowed_anywhere(auth, u["arn"], EKS_WRITE)
         admin = _allowed_on_all(auth, u["arn"], ADMIN_PROBES)
         if not eks and not admin:
-            rows.append(_principal_row(f, pr, "PASS", "console user without EKS write or IAM admin permissions"))
+            rows.append(_principal_row(f, pr, "PASS", "console user without EKS write or IAM admin permissions"
+                                                      + _capped(auth, u["arn"])))
             continue
         what = " and ".join(x for x in ("EKS write" if eks else "", "IAM admin" if admin else "") if x)
         if u["mfa_devices"] is None:
@@ -708,7 +851,8 @@ def iam_09(f: Frames, p: dict) -> list[dict]:
                                                        f"not be read ({MFA} {u['mfa_error']})"))
         elif u["mfa_devices"] == 0:
             rows.append(_principal_row(f, pr, "FAIL", f"console password, {what} permissions and no MFA device; "
-                                                      f"granted by {_by_statement({**eks, **admin})}"))
+                                                      f"granted by {_by_statement({**eks, **admin})}"
+                                                      + _granted_note(auth, u["arn"])))
         else:
             rows.append(_principal_row(f, pr, "PASS", f"console user with {what} permissions has "
                                                       f"{u['mfa_devices']} MFA device(s)"))
@@ -719,7 +863,8 @@ def iam_09(f: Frames, p: dict) -> list[dict]:
 
 
 @check("IAM-10", domain="iam", title="Minimal ECR permissions", severity="high", requirements=["R-IAM-10"],
-       frames=("iam_auth", "repo_policies", "node_roles"), params={"ci_principals": [], "trusted_accounts": []},
+       frames=("iam_auth", "repo_policies", "node_roles", "cluster_inventory"),
+       params={"ci_principals": [], "trusted_accounts": []},
        practice="Repository policies name only this account or listed partner accounts, never everyone; only the "
                 "CI principals named by a parameter may push to or change repositories on every repository; node "
                 "roles only pull.",
@@ -757,19 +902,36 @@ def iam_10(f: Frames, p: dict) -> list[dict]:
         rows.append({**base, "status": "FAIL" if problems else "PASS",
                      "reason": "repository policy: " + "; ".join(problems) if problems
                      else "repository policy names only this account or trusted accounts"})
-    node = set(f.node_roles["role_arn"]) - {""}
+    nr = f.node_roles
+    node = set(nr["role_arn"]) - {""}
+    # While some cluster's node roles are unknown, a role EC2 may assume could be one of them, and node roles are
+    # held to "read-only anywhere", not only "no write on every repository".
+    unknown_nodes = sorted(set(nr[nr["error"] != ""]["cluster"])) + [
+        n for (_, n) in f.cluster_inventory.node_gaps if n not in set(nr[nr["error"] != ""]["cluster"])]
     for pr in _audited(auth):
         if pr["arn"] in node:
             continue
         found = _allowed_on_all(auth, pr["arn"], ECR_WRITE)
+        if not found and unknown_nodes and pr["type"] == "role" and any(
+                t["type"] == "Service" and t["value"] == "ec2.amazonaws.com" for t in trust_principals(pr["trust"] or {})):
+            some = allowed_anywhere(auth, pr["arn"], ECR_WRITE)
+            if some:
+                rows.append(_principal_row(f, pr, "ERROR", "EC2 may assume this role and it may perform ECR write "
+                                                           f"actions ({', '.join(sorted(some)[:3])}) on some "
+                                                           "repositories; it may be a node role of "
+                                                           f"{', '.join(unknown_nodes[:3])}, whose node roles could "
+                                                           "not all be read, where it would fail"))
+                continue
         if not found:
-            rows.append(_principal_row(f, pr, "PASS", "no ECR write action on all repositories"))
+            rows.append(_principal_row(f, pr, "PASS", "no ECR write action on all repositories"
+                                                      + _capped(auth, pr["arn"])))
         elif _matches_any(pr["arn"], p["ci_principals"]):
             rows.append(_principal_row(f, pr, "PASS", "CI principal (ci_principals) may push to all repositories"))
         else:
             rows.append(_principal_row(f, pr, "FAIL", f"may perform {len(found)} ECR write actions (e.g. "
                                                       f"{', '.join(sorted(found)[:3])}) on every repository without "
-                                                      f"being a CI principal; granted by {_by_statement(found)}"))
+                                                      f"being a CI principal; granted by {_by_statement(found)}"
+                                                      + _granted_note(auth, pr["arn"])))
     for arn in sorted(node):
         pr = _role(auth, arn)
         if pr is None:
@@ -777,6 +939,6 @@ def iam_10(f: Frames, p: dict) -> list[dict]:
         found = allowed_anywhere(auth, arn, ECR_WRITE)
         rows.append(_principal_row(f, pr, "FAIL" if found else "PASS",
                                    f"node role may perform ECR write actions ({', '.join(sorted(found)[:3])}); "
-                                   f"granted by {_by_statement(found)}" if found
-                                   else "node role has at most read-only ECR access"))
+                                   f"granted by {_by_statement(found)}{_granted_note(auth, arn)}" if found
+                                   else "node role has at most read-only ECR access" + _capped(auth, arn)))
     return rows

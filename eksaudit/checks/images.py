@@ -148,7 +148,9 @@ def img_02(f: Frames, p: dict) -> list[dict]:
     results = f.kube_bench_results
     clusters = f.clusters
     job_errors = {**_input_errors(f, "k8s:cronjobs"), **_input_errors(f, "k8s:jobs")}
-    single = clusters["cluster"].iloc[0] if len(clusters) == 1 else None
+    # A result that names no cluster counts for the only audited cluster (the account may hold others).
+    audited = clusters[clusters["audited"]]
+    single = audited["cluster"].iloc[0] if len(audited) == 1 else None
     runs = runs.assign(cluster=runs["cluster"].replace("", single)) if single else runs
     results = results.assign(cluster=results["cluster"].replace("", single)) if single else results
     out = []
@@ -187,7 +189,9 @@ def img_02(f: Frames, p: dict) -> list[dict]:
        params={"docker_bench_max_age_days": 30},
        practice="The hosts that build container images are checked with Docker Bench for Security (CIS Docker "
                 "Benchmark) at least every docker_bench_max_age_days days, and every warning is followed up. "
-                "EKS nodes run containerd, not Docker, so this applies to image build hosts and CI runners.",
+                "EKS nodes run containerd, not Docker, so this applies to image build hosts and CI runners; "
+                "which hosts those are is not in the evidence, so a fresh result is MANUAL (confirm coverage), "
+                "never PASS.",
        rationale="A compromised or weakly configured build host can inject code into every image it builds; "
                  "the benchmark catches daemon, file-permission and build-file weaknesses.",
        remediation="Run docker-bench-security on each build host on a schedule, attach its log "
@@ -200,6 +204,11 @@ def img_03(f: Frames, p: dict) -> list[dict]:
         runs, now, max_days, "Docker Bench",
         "no Docker Bench for Security result was given (--attach docker-bench=PATH); it applies to the hosts that "
         "build images, since EKS nodes run containerd")
+    if status == "PASS":
+        # A fresh run proves the host it ran on; which hosts build images is not in any evidence eksaudit reads,
+        # so "the build hosts are checked" cannot be proven from one result.
+        status, reason = "MANUAL", (f"{reason}; a result proves only the host it ran on: confirm every host that "
+                                    "builds images is checked")
     ev = runs.sort_values("run_at")["evidence"].iloc[-1] if not runs.empty else "evidence/manifest.json"
     notes = "; ".join(f"{r.name}: {r.note}" for r in runs[(runs["note"] != "") & (runs["status"] == "ok")].itertuples())
     out = [_row(status, "account", account, reason + (f" (read with care: {notes})" if notes else ""), ev)]

@@ -11,6 +11,15 @@ from . import check
 
 GAAD = "aws:iam:GetAccountAuthorizationDetails"  # read through the iam_auth frame
 KEY_LOG_TYPES = ["api", "audit", "authenticator"]
+
+
+def _audited_by_region(f: Frames) -> dict[str, list[str]]:
+    """Region -> the audited clusters there: the regions whose trails and detectors a verdict is about (the
+    clusters frame lists every cluster of the account; the others' regions were not read)."""
+    out: dict[str, list[str]] = {}
+    for c in f.clusters[f.clusters["audited"]].itertuples(index=False):
+        out.setdefault(c.region, []).append(c.cluster)
+    return {r: sorted(n) for r, n in out.items()}
 OTHER_LOG_TYPES = ["controllerManager", "scheduler"]
 
 
@@ -90,7 +99,8 @@ def _trail_gaps(t) -> list[str]:
                    "prowler": "cloudtrail_multi_region_enabled"})
 def log_02(f: Frames, p: dict) -> pd.DataFrame:
     rows = []
-    regions = sorted(set(f.clusters["region"]))
+    here = _audited_by_region(f)
+    regions = sorted(here)
     trails = list(f.trails.itertuples(index=False))
     for t in trails:
         covered = [r for r in regions if t.multi_region or t.home_region == r]
@@ -103,12 +113,18 @@ def log_02(f: Frames, p: dict) -> pd.DataFrame:
                      "reason": (("; ".join(gaps)) if gaps else "logging, all management events, validation on")
                      + f" (covers {', '.join(covered)}" + (", multi-region" if t.multi_region else "") + ")"})
     for r in regions:
-        good = [t.name for t in trails if (t.multi_region or t.home_region == r) and not _trail_gaps(t)]
+        # The region itself must be covered (a multi-region trail, or one whose home is this region): some
+        # trail elsewhere in the account proves nothing here.
+        good = [f"{t.name} ({'multi-region' if t.multi_region else 'this region'} trail)" for t in trails
+                if (t.multi_region or t.home_region == r) and not _trail_gaps(t)]
+        clusters = f"clusters here: {', '.join(here[r])}"
         rows.append({"account_id": f.evidence.account, "region": r, "cluster": "", "resource_type": "region",
                      "resource_id": r, "evidence": "evidence/manifest.json",
                      "status": "PASS" if good else "FAIL",
-                     "reason": f"covered by {', '.join(good)}" if good else
-                     "no trail covers this region while logging all management events with validation on"})
+                     "reason": f"covered by {', '.join(good)}, logging management read and write events with "
+                               f"validation on ({clusters})" if good else
+                     f"no trail covers this region while logging all management events with validation on "
+                     f"({clusters})"})
     return pd.DataFrame(rows)
 
 
@@ -337,7 +353,8 @@ def _allowed_principal(arn: str, allow: list[str]) -> bool:
 def log_03(f: Frames, p: dict) -> pd.DataFrame:
     allow = p["log_admin_principals"]
     allow = [allow] if isinstance(allow, str) else list(allow or [])
-    trails = covering(f.trail_configs, sorted(set(f.clusters["region"])))
+    regions = sorted(_audited_by_region(f))
+    trails = covering(f.trail_configs, regions)
     rows = []
     for t in trails.itertuples(index=False):
         rows.append({"account_id": t.account_id, "region": t.home_region, "cluster": "", "resource_type": "trail",
@@ -362,22 +379,92 @@ def log_03(f: Frames, p: dict) -> pd.DataFrame:
                                "not collected"})
         return pd.DataFrame(rows)
     gaad_ref = ref(gaad[0][0])
-    found = tamper_grants(f.iam_auth, list(trails["arn"]), local, f.evidence.account)
+    auth = f.iam_auth
+    found = tamper_grants(auth, list(trails["arn"]), local, f.evidence.account)
+    # A bucket policy can grant a principal of this account access its identity policies do not.
+    unread, evidence = [], {}
+    for b in buckets.itertuples(index=False):
+        if b.bucket not in local or not b.exists:
+            continue
+        policy = _present(b.policy)
+        if policy is None:
+            unread.append(f"bucket policy of {b.bucket}: {b.policy_error}")
+            continue
+        try:
+            granted = bucket_policy_tamper(policy.get("Policy") or {}, b.bucket, f.evidence.account)
+        except ValueError as exc:
+            unread.append(f"bucket policy of {b.bucket} could not be parsed ({exc})")
+            continue
+        for who, what in granted.items():
+            found.setdefault(who, []).extend(what)
+            evidence.setdefault(who, b.evidence)
+    principals = {x["arn"] for x in auth.principals()}
     for arn, what in sorted(found.items()):
         ok = _allowed_principal(arn, allow)
+        note = "" if ok else (" (" + "; ".join(x for x in (auth.boundary_note(arn) if arn in principals else "",
+                                                           "SCPs could narrow this but are not readable from a "
+                                                           "member account") if x) + ")")
         rows.append({"account_id": f.evidence.account, "region": "", "cluster": "", "resource_type": "iam-principal",
-                     "resource_id": arn, "evidence": gaad_ref + "#" + arn.rsplit("/", 1)[-1],
+                     "resource_id": arn,
+                     "evidence": evidence.get(arn) if arn not in principals else gaad_ref + "#" + arn.rsplit("/", 1)[-1],
                      "status": "PASS" if ok else "FAIL",
                      "reason": ("log administrator (in log_admin_principals): " if ok else
-                                "can stop the trail or delete/rewrite its logs: ") + "; ".join(what)})
+                                "can stop the trail or delete/rewrite its logs: ") + "; ".join(what) + note})
     if not any(r["status"] == "FAIL" and r["resource_type"] == "iam-principal" for r in rows):
-        rows.append({"account_id": f.evidence.account, "region": "", "cluster": "", "resource_type": "account",
-                     "resource_id": f.evidence.account, "evidence": "evidence/manifest.json",
-                     "status": "PASS",
-                     "reason": f"no IAM user or role outside log_admin_principals may stop the {len(trails)} trail(s) "
-                               "or delete/rewrite their logs (identity policies; SCPs and bucket policies not "
-                               "applied)"})
+        scope = (f"the {len(trails)} trail(s) recording {', '.join(regions)} (the audited clusters' regions) or "
+                 "delete/rewrite their logs")
+        account_row = {"account_id": f.evidence.account, "region": "", "cluster": "", "resource_type": "account",
+                       "resource_id": f.evidence.account, "evidence": "evidence/manifest.json"}
+        if unread:
+            rows.append({**account_row, "status": "ERROR",
+                         "reason": f"no IAM policy lets a principal outside log_admin_principals stop {scope}, but "
+                                   "a bucket policy that could grant it was not read: " + "; ".join(unread)})
+        else:
+            rows.append({**account_row, "status": "PASS",
+                         "reason": f"no IAM user or role outside log_admin_principals may stop {scope}: identity "
+                                   "policies within permissions boundaries, and the log buckets' policies "
+                                   "(buckets held by another account are governed there)"})
     return pd.DataFrame(rows)
+
+
+# Tampering with the logs through a bucket policy: its Allow statements that name principals of this account
+# (or anyone, unconditioned) and cover these actions on the bucket or its objects.
+_POLICY_TAMPER = BUCKET_TAMPER_ACTIONS + OBJECT_TAMPER_ACTIONS
+
+
+def bucket_policy_tamper(doc, bucket: str, account: str) -> dict[str, list[str]]:
+    """Principal (ARN, or "*" for anyone) -> what a bucket policy lets it do to the bucket or its logs."""
+    from ..policy import action_matches, resource_matches, statements
+
+    out: dict[str, list[str]] = {}
+    targets = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/AWSLogs/{account}/CloudTrail/log.json.gz"]
+    for i, s in enumerate(statements(doc)):
+        if s.get("Effect") != "Allow" or "NotPrincipal" in s:
+            continue
+        keys = {k.lower() for ops in (s.get("Condition") or {}).values() if isinstance(ops, dict) for k in ops}
+        principal = s.get("Principal")
+        values = ["*"] if principal == "*" else (
+            [principal.get("AWS")] if isinstance((principal or {}).get("AWS"), str) else
+            list((principal or {}).get("AWS") or [])) if isinstance(principal, dict) else []
+        who = []
+        for v in values:
+            if v == "*" and not keys & RESTRICTING_KEYS:
+                who.append("*")
+            elif isinstance(v, str) and v.startswith(f"arn:aws:iam::{account}:") and not v.endswith(":root"):
+                who.append(v)  # the account root delegates to IAM policies, already evaluated
+        if not who:
+            continue
+        acts = s.get("Action") or []
+        acts = [acts] if isinstance(acts, str) else acts
+        res = s.get("Resource") or []
+        res = [res] if isinstance(res, str) else res
+        hits = [a for a in _POLICY_TAMPER if any(action_matches(x, a) for x in acts)
+                and any(resource_matches(r, t) for r in res for t in targets)]
+        if hits:
+            label = f"bucket policy of {bucket}, statement {s.get('Sid') or '#' + str(i + 1)}"
+            for w in who:
+                out.setdefault(w, []).append(f"{', '.join(hits)} on bucket {bucket} (via {label})")
+    return out
 
 
 # ---- LOG-04: GuardDuty watches the clusters ----------------------------------------------------------
@@ -399,7 +486,7 @@ def log_03(f: Frames, p: dict) -> pd.DataFrame:
 def log_04(f: Frames, p: dict) -> pd.DataFrame:
     rows = []
     det = f.guardduty_detectors
-    for region in sorted(set(f.clusters["region"])):
+    for region in sorted(_audited_by_region(f)):
         here = det[det["region"] == region]
         base = {"region": region, "cluster": "", "resource_type": "guardduty-detector"}
         if here.empty:

@@ -10,7 +10,7 @@ from ..frames import Frames
 from ..frames.core import ref
 from ..frames.kubernetes import WORKLOAD_INPUTS
 from . import check
-from .common import SYSTEM_NAMESPACES, outside, result
+from .common import SYSTEM_NAMESPACES, outside, result, selects
 
 WORLD = {"0.0.0.0/0", "::/0"}
 
@@ -83,14 +83,43 @@ def _world_open(f: Frames, group_ids: list[str], region: str) -> tuple[list[str]
     return open_, sorted(set(group_ids) - known)
 
 
+def _outside_vpc(f: Frames, group_ids: list[str], region: str, vpc_id: str) -> tuple[list[str], list[str], str]:
+    """Ingress sources of the groups that are not the VPC's own: (problems, sources that cannot be resolved
+    from the evidence (prefix lists), why the VPC's CIDRs are unknown or "")."""
+    vpcs = f.ec2_vpcs
+    cidrs = [x for cs in vpcs[(vpcs["region"] == region) & (vpcs["vpc_id"] == vpc_id)]["cidrs"] for x in cs]
+    sg = f.security_groups
+    group_vpc = dict(zip(sg[sg["region"] == region]["group_id"], sg[sg["region"] == region]["vpc_id"]))
+    ing = f.sg_ingress
+    problems, unresolved = [], []
+    for r in ing[(ing["region"] == region) & ing["group_id"].isin(group_ids)].itertuples(index=False):
+        if r.world:
+            continue  # reported as internet-wide
+        if r.source_kind == "cidr" and cidrs and not _in_vpc(r.source, cidrs):
+            problems.append(f"{r.group_id} admits {r.source}, outside the VPC ({', '.join(cidrs)})")
+        elif r.source_kind == "group" and group_vpc.get(r.source, "") not in (vpc_id,):
+            problems.append(f"{r.group_id} admits security group {r.source}, which is not in the VPC")
+        elif r.source_kind == "prefix-list":
+            unresolved.append(f"{r.group_id} admits prefix list {r.source}")
+    cidr_sources = (ing["region"] == region) & ing["group_id"].isin(group_ids) & (ing["source_kind"] == "cidr")
+    why = "" if cidrs or not cidr_sources.any() else f"the CIDRs of VPC {vpc_id} are not in the DescribeVpcs evidence"
+    return sorted(set(problems)), sorted(set(unresolved)), why
+
+
+LIVE = {"available"}
+GONE = {"deleted", "deleting", "rejected", "failed", "expired"}
+
+
 def _endpoint_rows(f: Frames, c, service: str, kind: str = "Interface", need_private_dns: bool = False,
                    check_groups: bool = True) -> dict:
-    """One verdict on one VPC endpoint service in a cluster's VPC."""
+    """One verdict on one VPC endpoint service in a cluster's VPC: proven for that VPC (an endpoint in another VPC
+    of the account proves nothing), available, and guarded by security groups that admit only the VPC's own
+    sources."""
     region = c.region
     name = f"com.amazonaws.{region}.{service}"
     ep = f.vpc_endpoints
     found = ep[(ep["region"] == region) & (ep["vpc_id"] == c.vpc_id) & (ep["service"] == service)
-               & (ep["type"] == kind) & ~ep["state"].isin(["deleted", "deleting", "rejected", "failed"])]
+               & (ep["type"] == kind) & ~ep["state"].str.lower().isin(GONE)]
     row = _base(c, resource_type="vpc-endpoint", resource_id=f"{c.vpc_id}/{name}")
     if not c.vpc_id:
         return {**row, "resource_id": f"{c.cluster}/{name}", "status": "ERROR", "evidence": c.evidence,
@@ -98,25 +127,40 @@ def _endpoint_rows(f: Frames, c, service: str, kind: str = "Interface", need_pri
     if found.empty:
         return {**row, "status": "FAIL", "evidence": c.evidence,
                 "reason": f"no {kind.lower()} endpoint {name} in the cluster VPC {c.vpc_id}"}
+    live = found[found["state"].str.lower().isin(LIVE)]
+    if live.empty:
+        e = found.iloc[0]
+        return {**row, "status": "FAIL", "evidence": e["evidence"],
+                "resource_id": f"{c.vpc_id}/{name} ({e['endpoint_id']})",
+                "reason": f"{kind.lower()} endpoint {e['endpoint_id']} is {e['state'] or 'in an unknown state'}, "
+                          "not available, so traffic does not use it"}
+    found = live
     e = found.iloc[0]
     row.update(evidence=e["evidence"], resource_id=f"{c.vpc_id}/{name} ({e['endpoint_id']})")
     problems = []
     if need_private_dns and not found["private_dns"].any():
         problems.append("private DNS is off, so clients still resolve the public endpoint")
     groups = sorted({g for gs in found["group_ids"] for g in gs})
+    unresolved: list[str] = []
     if check_groups:
         open_, unknown = _world_open(f, groups, region)
         if open_:
             problems.append("security group " + ", ".join(open_) + " allows ingress from the whole internet "
                             "(0.0.0.0/0 or ::/0)")
-        if unknown and not problems:
-            return {**row, "status": "ERROR",
-                    "reason": "security group " + ", ".join(unknown) + " of the endpoint is not in the "
-                              "DescribeSecurityGroups evidence, so its rules could not be checked"}
+        outside, unresolved, why = _outside_vpc(f, groups, region, c.vpc_id)
+        problems += outside
+        if (unknown or why) and not problems:
+            missing = ("security group " + ", ".join(unknown) + " of the endpoint is not in the "
+                       "DescribeSecurityGroups evidence" if unknown else why)
+            return {**row, "status": "ERROR", "reason": f"{missing}, so its sources could not be checked"}
     if problems:
         return {**row, "status": "FAIL", "reason": f"{kind.lower()} endpoint {e['endpoint_id']}: " + "; ".join(problems)}
-    detail = f"security groups {', '.join(groups)} admit no internet-wide source" if check_groups else "present"
-    return {**row, "status": "PASS", "reason": f"{kind.lower()} endpoint {e['endpoint_id']} present; {detail}"}
+    if unresolved:
+        return {**row, "status": "MANUAL", "reason": f"{kind.lower()} endpoint {e['endpoint_id']} available; "
+                + "; ".join(unresolved) + ": confirm its entries are inside the VPC"}
+    detail = (f"security groups {', '.join(groups)} admit only sources inside the VPC {c.vpc_id}" if check_groups
+              else "present")
+    return {**row, "status": "PASS", "reason": f"{kind.lower()} endpoint {e['endpoint_id']} available; {detail}"}
 
 
 # ---- NET-01 -------------------------------------------------------------------------------------------
@@ -279,9 +323,9 @@ def net_03(f: Frames, p: dict) -> pd.DataFrame:
 # ---- NET-04 -------------------------------------------------------------------------------------------
 
 @check("NET-04", domain="network", title="EKS interface VPC endpoint guarded by security groups", severity="medium",
-       requirements=["R-NET-4"], frames=("cluster_net", "vpc_endpoints", "security_groups"),
-       practice="The cluster VPC reaches the EKS API through an interface endpoint (com.amazonaws.<region>.eks) "
-                "whose security groups admit only the VPC's own sources.",
+       requirements=["R-NET-4"], frames=("cluster_net", "vpc_endpoints", "security_groups", "ec2_vpcs"),
+       practice="The cluster VPC reaches the EKS API through an available interface endpoint "
+                "(com.amazonaws.<region>.eks) whose security groups admit only the VPC's own sources.",
        rationale="Without the endpoint, calls to the EKS API leave the VPC; an endpoint whose security group is "
                  "open to the internet lets anything that reaches the VPC's network use it.",
        remediation="aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --service-name "
@@ -388,22 +432,40 @@ def net_05(f: Frames, p: dict) -> pd.DataFrame:
 
 # ---- NET-06 -------------------------------------------------------------------------------------------
 
+def _ingress_types(spec: dict) -> list[str]:
+    """A NetworkPolicy's effective policyTypes (Ingress always, Egress when it has egress rules, unless set)."""
+    return spec.get("policyTypes") or (["Ingress"] + (["Egress"] if spec.get("egress") else []))
+
+
 def _default_deny(obj: dict) -> bool:
     spec = obj.get("spec") or {}
     selects_all = not (spec.get("podSelector") or {}).get("matchLabels") and \
         not (spec.get("podSelector") or {}).get("matchExpressions")
-    types = spec.get("policyTypes") or ["Ingress"]
-    return selects_all and "Ingress" in types and not spec.get("ingress")
+    return selects_all and "Ingress" in _ingress_types(spec) and not spec.get("ingress")
+
+
+def _isolates(obj: dict) -> bool:
+    """Whether a NetworkPolicy isolates the pods it selects for ingress: it covers Ingress and no rule of it
+    admits every source on every port (an empty rule `{}` does)."""
+    spec = obj.get("spec") or {}
+    rules = spec.get("ingress") or []
+    return "Ingress" in _ingress_types(spec) and not any(not r.get("from") and not r.get("ports") for r in rules)
+
+
+def _name(obj: dict) -> str:
+    return (obj.get("metadata") or {}).get("name", "")
 
 
 @check("NET-06", domain="network", title="Pods protected by network policies or security groups", severity="medium",
        requirements=["R-NET-6"], frames=("clusters", "workloads"), inputs=("k8s:networkpolicies",),
        soft_inputs=("k8s:securitygrouppolicies",),
        params={"exclude_namespaces": SYSTEM_NAMESPACES},
-       practice="Every namespace that runs workloads has a NetworkPolicy or a SecurityGroupPolicy (security "
-                "groups for pods), and the cluster has at least one default-deny policy.",
+       practice="Every pod that runs workloads is selected by a NetworkPolicy that isolates it for ingress (a "
+                "namespace's default-deny selects all its pods) or by a SecurityGroupPolicy (security groups for "
+                "pods); every namespace that runs workloads has a default-deny ingress policy.",
        rationale="By default every pod can reach every other pod; without policies one compromised pod can "
-                 "reach databases and internal services across namespaces.",
+                 "reach databases and internal services across namespaces. A policy in the namespace protects "
+                 "only the pods it selects, and a default-deny also isolates pods added later.",
        remediation="Apply a default-deny NetworkPolicy (podSelector: {}, policyTypes: [Ingress, Egress]) in each "
                    "application namespace, then allow the flows each application needs; or attach security "
                    "groups to pods with a SecurityGroupPolicy.",
@@ -414,6 +476,8 @@ def net_06(f: Frames, p: dict) -> pd.DataFrame:
     sgp_ok = {e["cluster"] for e, _ in f.evidence.responses("k8s:securitygrouppolicies")}
     sgp_errors = {e["cluster"]: describe(e.get("error") or {}) for e in f.evidence.errors("k8s:securitygrouppolicies")}
     sgps = f.evidence.k8s_items("securitygrouppolicies")
+    sa_labels = {(c, (o.get("metadata") or {}).get("namespace", ""), _name(o)): (o.get("metadata") or {}).get("labels") or {}
+                 for c, o in f.evidence.k8s_items("serviceaccounts")}
     w = outside(f.workloads, p["exclude_namespaces"])
     np_paths = {e["cluster"]: e["path"] for e, _ in f.evidence.responses("k8s:networkpolicies")}
     for c in f.clusters.itertuples(index=False):
@@ -422,31 +486,64 @@ def net_06(f: Frames, p: dict) -> pd.DataFrame:
         ev = f"evidence/{np_paths[c.cluster]}"
         cnp = [o for cl, o in netpols if cl == c.cluster]
         csg = [o for cl, o in sgps if cl == c.cluster]
-        for ns in sorted(set(w[w["cluster"] == c.cluster]["namespace"])):
+        mine = w[w["cluster"] == c.cluster]
+        no_deny = []
+        for ns in sorted(set(mine["namespace"])):
             base = _base(c, resource_type="namespace", resource_id=f"{c.cluster}/{ns}", evidence=ev)
-            pols = sorted((o.get("metadata") or {}).get("name", "") for o in cnp
-                          if (o.get("metadata") or {}).get("namespace") == ns)
-            sgs = sorted((o.get("metadata") or {}).get("name", "") for o in csg
-                         if (o.get("metadata") or {}).get("namespace") == ns)
-            if pols or sgs:
-                rows.append({**base, "status": "PASS", "reason": "protected by " + ", ".join(
-                    [f"NetworkPolicy {x}" for x in pols] + [f"SecurityGroupPolicy {x}" for x in sgs])})
+            pols = [o for o in cnp if (o.get("metadata") or {}).get("namespace") == ns]
+            sgs = [o for o in csg if (o.get("metadata") or {}).get("namespace") == ns]
+            if not any(_default_deny(o) for o in pols):
+                no_deny.append(ns)
+            unprotected, by = [], set()
+            for r in mine[mine["namespace"] == ns].itertuples(index=False):
+                hit = [f"NetworkPolicy {_name(o)}" for o in pols
+                       if _isolates(o) and selects((o.get("spec") or {}).get("podSelector"), r.pod_labels)]
+                for o in sgs:
+                    spec = o.get("spec") or {}
+                    by_pod = "podSelector" in spec and selects(spec.get("podSelector"), r.pod_labels)
+                    by_sa = "serviceAccountSelector" in spec and selects(
+                        spec.get("serviceAccountSelector"), sa_labels.get((c.cluster, ns, r.service_account), {}))
+                    if by_pod or by_sa:
+                        hit.append(f"SecurityGroupPolicy {_name(o)}")
+                if hit:
+                    by.update(hit)
+                else:
+                    unprotected.append(r.workload)
+            n = len(mine[mine["namespace"] == ns])
+            if not unprotected:
+                rows.append({**base, "status": "PASS", "reason": f"every workload ({n}) is selected by "
+                             + ", ".join(sorted(by))})
             elif c.cluster not in sgp_ok:
-                rows.append({**base, "status": "ERROR", "reason": "no NetworkPolicy, and SecurityGroupPolicies "
-                             "could not be read (k8s:securitygrouppolicies "
+                rows.append({**base, "status": "ERROR", "reason": f"{_few(unprotected)} selected by no isolating "
+                             "NetworkPolicy, and SecurityGroupPolicies could not be read (k8s:securitygrouppolicies "
                              f"{sgp_errors.get(c.cluster, 'not collected')}), so security groups for pods are "
                              "unknown"})
-            else:
+            elif not pols and not sgs:
                 rows.append({**base, "status": "FAIL",
                              "reason": "runs workloads with neither a NetworkPolicy nor a SecurityGroupPolicy: every "
                                        "pod in it is reachable from any pod in the cluster"})
-        deny = sorted(f"{(o.get('metadata') or {}).get('namespace', '')}/{(o.get('metadata') or {}).get('name', '')}"
-                      for o in cnp if _default_deny(o))
+            else:
+                names = ", ".join(sorted({f"NetworkPolicy {_name(o)}" for o in pols}
+                                         | {f"SecurityGroupPolicy {_name(o)}" for o in sgs}))
+                rows.append({**base, "status": "FAIL",
+                             "reason": f"{_few(unprotected)} of {n} workloads selected by no policy that isolates "
+                                       f"them ({names} select other pods or admit every source): reachable from "
+                                       "any pod in the cluster"})
+        deny = sorted(f"{(o.get('metadata') or {}).get('namespace', '')}/{_name(o)}" for o in cnp if _default_deny(o))
+        spaces = sorted(set(mine["namespace"]))
         rows.append(_base(c, resource_type="cluster", resource_id=f"{c.cluster}/default-deny", evidence=ev,
-                          status="PASS" if deny else "FAIL",
-                          reason=("default-deny policy " + ", ".join(deny)) if deny else
-                          "no default-deny NetworkPolicy anywhere in the cluster"))
+                          status="FAIL" if no_deny or not spaces and not deny else "PASS",
+                          reason=(f"no default-deny NetworkPolicy in namespace(s) {', '.join(no_deny)}: pods added "
+                                  "there are reachable from any pod" if no_deny else
+                                  f"default-deny policy {', '.join(deny)} in every namespace running workloads "
+                                  f"({', '.join(spaces)})" if spaces else
+                                  ("default-deny policy " + ", ".join(deny) + " (no workload namespace audited)")
+                                  if deny else "no default-deny NetworkPolicy anywhere in the cluster")))
     return pd.DataFrame(rows)
+
+
+def _few(items: list[str], n: int = 5) -> str:
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 # ---- NET-08 -------------------------------------------------------------------------------------------
@@ -459,11 +556,11 @@ def _uses_secrets_csi(spec: dict) -> bool:
 
 
 @check("NET-08", domain="network", title="Secrets Manager reached through a guarded VPC endpoint", severity="medium",
-       requirements=["R-NET-8"], frames=("cluster_net", "sm_secrets", "vpc_endpoints", "security_groups"),
+       requirements=["R-NET-8"], frames=("cluster_net", "sm_secrets", "vpc_endpoints", "security_groups", "ec2_vpcs"),
        soft_inputs=WORKLOAD_INPUTS,
        practice="Where the account keeps secrets in Secrets Manager (or pods mount them with the Secrets Store "
-                "CSI driver), the cluster VPC has a secretsmanager interface endpoint with private DNS whose "
-                "security groups admit no internet-wide source.",
+                "CSI driver), the cluster VPC has an available secretsmanager interface endpoint with private DNS "
+                "whose security groups admit only sources inside the VPC.",
        rationale="Without the endpoint, secret retrieval leaves the VPC over the internet or a NAT gateway; an "
                  "endpoint open to the world lets any network path use it.",
        remediation="aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface --service-name "
@@ -563,10 +660,10 @@ def net_10(f: Frames, p: dict) -> pd.DataFrame:
 # ---- NET-11 -------------------------------------------------------------------------------------------
 
 @check("NET-11", domain="network", title="ECR reached through guarded interface VPC endpoints", severity="medium",
-       requirements=["R-NET-11"], frames=("cluster_net", "vpc_endpoints", "security_groups"),
+       requirements=["R-NET-11"], frames=("cluster_net", "vpc_endpoints", "security_groups", "ec2_vpcs"),
        practice="The cluster VPC has the ecr.api and ecr.dkr interface endpoints (and the S3 gateway endpoint "
-                "image layers are pulled through), and the interface endpoints' security groups admit no "
-                "internet-wide source.",
+                "image layers are pulled through), available, and the interface endpoints' security groups admit "
+                "only sources inside the VPC.",
        rationale="Without them, image pulls leave the VPC through a NAT or internet gateway; endpoints open to "
                  "the world can be used from any network path.",
        remediation="Create interface endpoints com.amazonaws.REGION.ecr.api and .ecr.dkr (private DNS on, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,11 +45,28 @@ def call(client, operation: str, params: dict) -> dict:
     return result
 
 
+@functools.lru_cache(maxsize=64)
+def partition(region: str) -> str | None:
+    """The AWS partition of a region (aws, aws-cn, aws-us-gov...), None when botocore does not know it.
+
+    The credentials of one partition reach no other; AWS lists only its own regions, some emulators all of them.
+    """
+    import botocore.session
+
+    try:
+        return botocore.session.get_session().get_partition_for_region(region)
+    except Exception:  # a region newer than botocore: keep it rather than leave it unread
+        return None
+
+
 def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | None = None,
                 steps: list[Step] | None = None, pool=None, workers: int = WORKERS) -> dict:
-    """Collect every step of the plan; returns {"account": id, "clusters": {name: region}, "listed": ...}.
+    """Collect every step of the plan; returns {"account": id, "clusters": {name: region} (all described),
+    "listed": {name: region} (the selected clusters listed in the selected regions), "scope": the audit scope}.
 
-    steps, pool and workers exist for tests (a subset of the plan, stubbed clients, a deterministic order).
+    Inventory steps run in every enabled region and for every cluster; the others only in the selected regions
+    (target.regions) and, when `clusters` is given, for those clusters. steps, pool and workers exist for tests
+    (a subset of the plan, stubbed clients, a deterministic order).
     """
     pool = pool or ClientPool(target)
     steps = steps or plan()
@@ -82,29 +100,40 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
     depth: dict[tuple, int] = {}
     for s in steps:
         depth[s.key] = depth.get(s.parent, -1) + 1 if s.parent else 0
-    regions_of = {"global": target.regions[:1], "region": target.regions}
+    selected = list(target.regions)
 
-    # Identity first: every entry carries the account id.
-    ident = next((s for s in steps if s.key == ("sts", "GetCallerIdentity")), None)
-    if ident is not None:
-        run_one(ident, target.regions[0], {})
-    for _, _, data in results.get(("sts", "GetCallerIdentity"), []):
-        account = data.get("Account", "")
-    if ident is not None and not account:
-        failed = next((e for e in store.entries if e["input"] == ident.input and e["status"] == "error"), None)
-        cause = describe(failed["error"]) if failed else "no account in the response"
-        raise UserError(f"cannot identify the AWS caller (sts:GetCallerIdentity: {cause}); nothing was audited: "
-                        "check the credentials, --profile/--role-arn and --endpoint-url")
-    for e in store.entries:
-        e["account"] = account
+    # Identity first (every entry carries the account id), then the enabled regions the inventory covers.
+    first = [s for key in (("sts", "GetCallerIdentity"), ("ec2", "DescribeRegions"))
+             for s in steps if s.key == key]
+    for s in first:
+        run_one(s, selected[0], {})
+        if s.key == ("sts", "GetCallerIdentity"):
+            for _, _, data in results.get(s.key, []):
+                account = data.get("Account", "")
+            for e in store.entries:
+                e["account"] = account
+            if not account:
+                failed = next((e for e in store.entries if e["input"] == s.input and e["status"] == "error"), None)
+                cause = describe(failed["error"]) if failed else "no account in the response"
+                raise UserError(f"cannot identify the AWS caller (sts:GetCallerIdentity: {cause}); nothing was "
+                                "audited: check the credentials, --profile/--role-arn and --endpoint-url")
+    home = partition(selected[0])
+    enabled = sorted(r for r in {r.get("RegionName", "") for _, _, data in results.get(("ec2", "DescribeRegions"), [])
+                                 for r in data.get("Regions") or []} - {""}
+                     if partition(r) in (home, None))
+    # The selected regions are read even if DescribeRegions failed or does not list them (its failure is
+    # recorded, and account-wide verdicts then say which regions were not read).
+    inventory_regions = selected + [r for r in enabled if r not in selected]
+    regions_of = {"global": selected[:1], "region": selected}
 
     with ThreadPoolExecutor(workers) as ex:
         for level in range(max(depth.values()) + 1):
             jobs = []
             for s in steps:
-                if depth[s.key] != level or s is ident:
+                if depth[s.key] != level or s in first:
                     continue
-                for region in regions_of[s.scope]:
+                regions = inventory_regions if s.inventory and s.scope == "region" else regions_of[s.scope]
+                for region in regions:
                     if s.parent is None:
                         jobs.append((s, region, {}))
                         continue
@@ -112,7 +141,8 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
                         if parent_region != region:
                             continue
                         for params in s.fanout(data, region, parent_params):
-                            if s.cluster_param and clusters and params.get(s.cluster_param) not in clusters:
+                            if (s.cluster_param and clusters and not s.inventory
+                                    and params.get(s.cluster_param) not in clusters):
                                 continue
                             jobs.append((s, region, params))
             list(ex.map(lambda j: run_one(*j), jobs))
@@ -121,13 +151,18 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
     for region, _, data in results.get(("eks", "DescribeCluster"), []):
         c = data.get("cluster", {})
         found[c.get("name")] = region
-    return {"account": account, "clusters": found, "listed": _listed(results, clusters)}
-
-
-def _listed(results: dict, clusters: list[str] | None) -> dict[str, str]:
-    listed = {}
+    inventory: dict[str, list[str]] = {}
     for region, _, data in results.get(("eks", "ListClusters"), []):
-        for name in data.get("clusters", []):
-            if not clusters or name in clusters:
-                listed[name] = region
-    return listed
+        inventory.setdefault(region, []).extend(data.get("clusters") or [])
+    listed = {name: region for region, names in inventory.items() if region in selected
+              for name in names if not clusters or name in clusters}
+    audited: dict[str, list[str]] = {}
+    for name, region in listed.items():
+        audited.setdefault(region, []).append(name)
+    scope = {
+        "selected_clusters": sorted(clusters or []), "selected_regions": selected,
+        "enabled_regions": enabled, "inventory_regions": sorted(inventory_regions),
+        "inventory": {r: sorted(n) for r, n in sorted(inventory.items())},
+        "audited": {r: sorted(n) for r, n in sorted(audited.items())},
+    }
+    return {"account": account, "clusters": found, "listed": listed, "scope": scope}

@@ -22,15 +22,22 @@ def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str]
     store = EvidenceStore(Path(out) / "evidence")
     found = collect_aws(target, store, clusters)
     account = found["account"]
+    scope = found["scope"]
     if clusters:
         missing = [c for c in clusters if c not in found["listed"]]
-        listed_ok = any(e["input"] == "aws:eks:ListClusters" and e["status"] == "ok" for e in store.entries)
+        listed_ok = any(e["input"] == "aws:eks:ListClusters" and e["status"] == "ok" and e["region"] in target.regions
+                        for e in store.entries)
         if missing and listed_ok:
-            raise UserError(f"unknown cluster {', '.join(missing)} in {', '.join(target.regions)}")
+            elsewhere = {c: r for r, names in scope["inventory"].items() for c in names if c in missing}
+            hint = "".join(f"; {c} is in {r}: add --region {r}" for c, r in sorted(elsewhere.items()))
+            raise UserError(f"unknown cluster {', '.join(missing)} in {', '.join(target.regions)}{hint}")
+    # Kubernetes objects and probes: the audited clusters only (the inventory describes every cluster).
     infos: dict[str, dict] = {}
     for e in store.entries:
         if e["input"] == "aws:eks:DescribeCluster" and e["status"] == "ok":
             c = json.loads((store.root / e["path"]).read_text()).get("cluster", {})
+            if found["listed"].get(c.get("name")) != e["region"]:
+                continue
             infos[c["name"]] = {"region": e["region"], "arn": c.get("arn", ""), "endpoint": c.get("endpoint", ""),
                                 "certificateAuthority": c.get("certificateAuthority", {})}
     collect_kubernetes(source, store, account, infos, target)
@@ -42,6 +49,6 @@ def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str]
         "tool": "eksaudit", "version": __version__, "started": started, "finished": now(),
         "account": account, "caller": caller_arn, "regions": target.regions,
         "endpoint_url": target.endpoint_url or "", "kubernetes_source": source.mode,
-        "clusters": dict(sorted(found["listed"].items())),
+        "clusters": dict(sorted(found["listed"].items())), "scope": scope,
     })
     return store.root

@@ -80,8 +80,8 @@ class DemoAccount:
         if self.server is not None:
             self.server.stop()
 
-    def client(self, service: str):
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url,
+    def client(self, service: str, region: str = REGION):
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url,
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
 

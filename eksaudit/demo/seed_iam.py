@@ -1,8 +1,8 @@
 """Demo account resources for the IAM domain: planted offenders beside their hardened twins.
 
 Weak side: a CI user with an access key and eks:*/ecr:*, an admin console user without MFA, a role trusting a
-whole partner account without a condition, a third cluster (legacy-batch) sharing legacy-weak's cluster and node
-role, a node role with S3/Secrets Manager data access, EBS volume permissions and ECR push, no OIDC provider, a
+whole partner account without a condition, a third cluster (legacy-batch) and a fourth in eu-west-1 (legacy-west)
+sharing legacy-weak's cluster and node role, a node role with S3/Secrets Manager data access, EBS volume permissions and ECR push, no OIDC provider, a
 repository policy open to everyone, a long-lived token Secret and an EBS CSI driver without its own role.
 Hardened side: scoped roles and users with MFA, an OIDC provider for prod-hardened's issuer, IRSA-annotated
 service accounts, a read-only node role, a repository policy naming only this account.
@@ -15,6 +15,9 @@ import json
 from .account import ACCOUNT, HARDENED, PLANTED_SECRETS, REGION, WEAK, DemoAccount
 
 BATCH = "legacy-batch"  # shares legacy-weak's cluster role and node role; only system objects run in it
+# In a second region, the same roles again: an audit of us-east-1 alone must still see that they are shared.
+WEST = "legacy-west"
+WEST_REGION = "eu-west-1"
 PARTNER = "210987654321"
 
 
@@ -63,6 +66,19 @@ def seed(acct: DemoAccount) -> None:
                                            "securityGroupIds": [acct.ids[f"{WEAK}:sg"]],
                                            "endpointPublicAccess": False, "endpointPrivateAccess": True},
                        tags={"team": "legacy", "env": "dev"})
+    # The legacy team's cluster in eu-west-1, on the same cluster role and node role.
+    ec2_west, eks_west = acct.client("ec2", WEST_REGION), acct.client("eks", WEST_REGION)
+    west_vpc = ec2_west.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    west_subnets = [ec2_west.create_subnet(VpcId=west_vpc, CidrBlock=f"10.30.{i}.0/24",
+                                           AvailabilityZone=f"{WEST_REGION}{z}")["Subnet"]["SubnetId"]
+                    for i, z in ((1, "a"), (2, "b"))]
+    eks_west.create_cluster(name=WEST, version="1.29", roleArn=acct.ids[f"{WEAK}-cluster-role:arn"],
+                            resourcesVpcConfig={"subnetIds": west_subnets, "endpointPublicAccess": False,
+                                                "endpointPrivateAccess": True},
+                            tags={"team": "legacy", "env": "dev"})
+    eks_west.create_nodegroup(clusterName=WEST, nodegroupName=f"{WEST}-ng", nodeRole=node_arn[WEAK],
+                              subnets=west_subnets, scalingConfig={"minSize": 1, "maxSize": 2, "desiredSize": 1})
+
     # moto gives every node group an SSH key; the hardened one admits SSH only from a bastion security group.
     bastion = acct.client("ec2").create_security_group(
         GroupName=f"{HARDENED}-bastion", Description="bastion hosts", VpcId=acct.ids[f"{HARDENED}:vpc"])["GroupId"]
@@ -192,4 +208,5 @@ def k8s_objects() -> dict[str, list[dict]]:
                                annotations={"kubernetes.io/service-account.name": "shared-sa"}),
              "data": {"token": "ZGVtby1ub3QtYS10b2tlbg=="}}
     return {WEAK: [aws_auth, token, *_ebs_csi(None)], BATCH: [*system_objects(), batch_auth],
+            WEST: [*system_objects(), batch_auth],
             HARDENED: _ebs_csi(f"arn:aws:iam::{ACCOUNT}:role/{HARDENED}-ebs-csi")}

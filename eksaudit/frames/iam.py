@@ -179,7 +179,8 @@ def node_roles(f: Frames) -> pd.DataFrame:
     """Node instance roles per cluster, from every source that names them.
 
     One row per (cluster, source): account_id, region, cluster, role_arn ("" when unknown), source (e.g.
-    "node group ng-1", "aws-auth mapRoles"), error (why the role is unknown: a node group listed but not
+    "node group ng-1", "EKS Auto Mode", "aws-auth mapRoles"; node groups and Auto Mode for every cluster of the
+    account, aws-auth for the audited clusters whose objects were read), error (why the role is unknown: a node group listed but not
     described, or node groups that could not be listed), evidence. Rows with cluster "" are roles that look like
     node roles in IAM (trusted by ec2.amazonaws.com and allowed eks:DescribeCluster) but that no collected
     cluster names. Soft inputs: ListNodegroups, DescribeNodegroup, k8s configmaps.
@@ -203,6 +204,12 @@ def node_roles(f: Frames) -> pd.DataFrame:
             else:
                 rows.append({**base, "role_arn": (d_data.get("nodegroup") or {}).get("nodeRole", ""),
                              "source": f"node group {ng}", "error": "", "evidence": ref(d_entry)})
+    for entry, data in f.evidence.responses("aws:eks:DescribeCluster"):
+        c = data.get("cluster") or {}
+        role = (c.get("computeConfig") or {}).get("nodeRoleArn")
+        if role:  # EKS Auto Mode launches its nodes with this role
+            rows.append({"account_id": entry["account"], "region": entry["region"], "cluster": c.get("name", ""),
+                         "role_arn": role, "source": "EKS Auto Mode", "error": "", "evidence": ref(entry)})
     for cluster, (parsed, e) in _aws_auth(f).items():
         for m in parsed["mapRoles"] or []:
             if isinstance(m, dict) and "system:nodes" in (m.get("groups") or []):
@@ -294,7 +301,10 @@ def repo_policies(f: Frames) -> pd.DataFrame:
 
 def grants_for_action(auth: AuthorizationDetails, arn: str, action: str) -> list:
     """Allow grants covering ``action`` on any resource (not only "*"), unless an unconditioned Deny on every
-    resource cancels it: what a principal can do to at least some resources of that action."""
+    resource cancels it or the principal's permissions boundary does not let the action through: what a
+    principal can do to at least some resources of that action."""
+    if not auth.boundary_permits(arn, action):
+        return []
     if not auth.allowed(arn, action, "*"):
         denied = any(g.effect == "Deny" and not g.has_condition and _covers(g, action) and "*" in g.resources
                      for g in auth.grants(arn))

@@ -257,7 +257,9 @@ def container_images(f: Frames) -> pd.DataFrame:
     """
     ev = f.evidence
     c = f.containers
-    audited_regions = set(ev.manifest.get("regions") or []) | {e["region"] for e in ev.entries if e["region"]}
+    # Regions whose ECR was read (the inventory reaches every region, ECR only the selected ones).
+    audited_regions = set(ev.manifest.get("regions") or []) | {
+        e["region"] for e in ev.by_input.get("aws:ecr:DescribeRepositories", []) if e["region"]}
     repos = {(r.region, r.repository): r for r in f.ecr_repositories.itertuples(index=False)}
     repo_errors = {e["region"]: describe(e.get("error", {})) for e in ev.errors("aws:ecr:DescribeRepositories")}
     image_errors = {(e["region"], e["params"].get("repositoryName", "")): describe(e.get("error", {}))

@@ -25,6 +25,16 @@ def _pod_spec(obj: dict) -> dict | None:
     return (spec.get("template") or {}).get("spec")
 
 
+def _pod_labels(obj: dict) -> dict:
+    """The labels the workload's pods carry (a controller's pod template labels; a Pod's own)."""
+    kind, spec = obj.get("kind"), obj.get("spec") or {}
+    if kind == "Pod":
+        return _meta(obj).get("labels") or {}
+    if kind == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+
+
 def _owner(obj: dict) -> tuple[str, str] | None:
     for o in _meta(obj).get("ownerReferences") or []:
         if o.get("controller", True):
@@ -37,7 +47,8 @@ def workloads(f: Frames) -> pd.DataFrame:
     """One row per pod spec an auditor owns: each controller's template, and pods no collected controller owns.
 
     Columns: cluster, region, namespace, kind, name, workload ("Kind/name"), service_account, automount_token
-    (True/False/None as written in the pod spec), labels, spec (the pod spec), evidence.
+    (True/False/None as written in the pod spec), labels (the object's), pod_labels (its pods': the template's
+    for a controller), spec (the pod spec), evidence.
     """
     ev = f.evidence
     objects = []  # (cluster, obj, entry)
@@ -63,11 +74,11 @@ def workloads(f: Frames) -> pd.DataFrame:
             "workload": f"{obj.get('kind', '')}/{m.get('name', '')}",
             "service_account": spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
             "automount_token": spec.get("automountServiceAccountToken"),
-            "labels": m.get("labels") or {}, "spec": spec,
+            "labels": m.get("labels") or {}, "pod_labels": _pod_labels(obj), "spec": spec,
             "evidence": f"evidence/{entry['path']}#{m.get('namespace', '')}/{m.get('name', '')}",
         })
     cols = ["cluster", "region", "account_id", "namespace", "kind", "name", "workload", "service_account",
-            "automount_token", "labels", "spec", "evidence"]
+            "automount_token", "labels", "pod_labels", "spec", "evidence"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -27,7 +27,7 @@ def coverage(frames: Frames, findings: pd.DataFrame | None = None) -> pd.DataFra
 
     A region no trail covers gets one row saying so. bucket findings summarise LOG-03 on the trail's bucket.
     """
-    clusters = frames.clusters
+    clusters = frames.clusters[frames.clusters["audited"]]  # the account's other clusters' regions were not read
     trails = frames.trails
     buckets = frames.trail_buckets.set_index("bucket") if not frames.trail_buckets.empty else None
     f = findings if findings is not None else pd.DataFrame(columns=["check_id", "resource_id", "status", "reason"])

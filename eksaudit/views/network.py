@@ -114,7 +114,7 @@ def show_picture(ctx) -> None:
         show_html('<p class="ek-muted">No evidence folder: the network picture needs it.</p>')
         return
     f = Frames(ctx.evidence)
-    names = list(f.cluster_net["cluster"])
+    names = list(f.cluster_net[f.cluster_net["audited"]]["cluster"])
     shown = sorted(set(ctx.findings["cluster"]) - {""}) or names
     html = [render.CSS] + [picture_html(f, n) for n in names if n in shown]
     show_html("".join(html) if len(html) > 1 else '<p class="ek-muted">No cluster in scope.</p>')

@@ -33,6 +33,7 @@ def show_run(s: Summary) -> None:
     r = s.run
     rows = [("Account", r.get("account")), ("Caller", r.get("caller")), ("Regions", ", ".join(r.get("regions") or [])),
             ("Clusters", ", ".join(f"{k} ({v})" for k, v in (r.get("clusters") or {}).items())),
+            ("Account inventory", _inventory_words(r.get("scope"))),
             ("Kubernetes source", r.get("kubernetes_source")), ("Run started", r.get("started")),
             ("Collected (start → end)", " → ".join(map(str, r.get("collected") or []))),
             ("Run", r.get("run_id")), ("Tool", f"eksaudit {r.get('version')}"),
@@ -62,6 +63,18 @@ def show_not_audited(s: Summary) -> None:
         show_html(anchor + "<p>Every input was read: nothing was left unaudited.</p>")
         return
     show_html(anchor + render.table(rows[["scope", "inputs", "cause", "checks", "fix"]]))
+
+
+def _inventory_words(scope: dict | None) -> str:
+    """What account-wide verdicts were decided over: every cluster of every enabled region, whatever was selected."""
+    if not isinstance(scope, dict):
+        return "not recorded (evidence collected without an account inventory)"
+    inventory = scope.get("inventory") or {}
+    n = sum(len(v) for v in inventory.values())
+    where = ", ".join(f"{r}: {', '.join(v)}" for r, v in sorted(inventory.items()) if v) or "none"
+    selected = ", ".join(scope.get("selected_clusters") or []) or "all clusters"
+    return (f"{n} cluster(s) across {len(inventory)} region(s) listed ({where}); reported: {selected} in "
+            f"{', '.join(scope.get('selected_regions') or [])}")
 
 
 def show_totals(s: Summary) -> None:

@@ -14,12 +14,15 @@ from collections.abc import Callable
 class Step:
     service: str
     operation: str
-    scope: str = "region"  # "global": once per account; "region": once per audited region
+    scope: str = "region"  # "global": once per account; "region": per selected region (inventory: every enabled one)
     parent: tuple[str, str] | None = None  # (service, operation) whose results fan out into calls of this step
     fanout: Callable[..., list[dict]] | None = None  # (parent response, region, parent params) -> params per call
     params: dict = dataclasses.field(default_factory=dict)
     cluster_param: str | None = None  # the param that names the EKS cluster a call belongs to
     absent_codes: tuple[str, ...] = ()  # error codes that mean "there is none", recorded as data
+    # Account inventory: read in every enabled region and for every cluster whatever --cluster/--region select,
+    # because verdicts such as "no other cluster uses this role" compare against the whole account.
+    inventory: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

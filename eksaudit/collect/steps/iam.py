@@ -44,7 +44,7 @@ def per_cluster(list_key: str, param: str):
 
 
 step("eks", "DescribeNodegroup", parent=("eks", "ListNodegroups"), fanout=per_cluster("nodegroups", "nodegroupName"),
-     cluster_param="clusterName")
+     cluster_param="clusterName", inventory=True)
 step("eks", "DescribeAddon", parent=("eks", "ListAddons"), fanout=per_cluster("addons", "addonName"),
      cluster_param="clusterName")
 
