@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
-import shutil
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, exports, render
+from . import __version__, exports, render, staging
 from .checks import run_checks
 from .errors import UserError
-from .evidence import Evidence
+from .evidence import Evidence, check_evidence_folder, signing_note
 from .findings import SEVERITIES, at_or_above
 from .pack import write_manifest
 
@@ -33,7 +33,9 @@ def _kernel_manager_class(sockets: str):
     Several kernels start at once; with TCP the ports are picked before the kernel binds them, and two kernels
     can race for one ("Address already in use"). ipykernel also warns on every start that TCP is unencrypted.
     A fresh 0700 folder per kernel (under `sockets`, removed by the caller) gives neither race nor warning, and
-    no other local user can connect.
+    no other local user can connect. The connection file (it holds the kernel's message key) goes there too,
+    not loose in the system temporary folder: a run killed outright leaves one folder, which the next run's
+    sweep removes (`staging.sweep_temp`).
     """
     import tempfile
 
@@ -45,8 +47,10 @@ def _kernel_manager_class(sockets: str):
         def _transport_default(self) -> str:
             return "ipc"
 
-        def _ip_default(self) -> str:
-            return os.path.join(tempfile.mkdtemp(prefix="k", dir=sockets), "k")
+        @default("connection_file")
+        def _connection_file_default(self) -> str:
+            # jupyter_client then puts the sockets beside it: <folder>/k-ipc-<n>
+            return os.path.join(tempfile.mkdtemp(prefix="k", dir=sockets), "k.json")
 
     return IpcKernelManager
 
@@ -100,6 +104,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
              sign_key: bytes | None = None, say: Callable[[str], None] | None = None) -> tuple[Path, pd.DataFrame]:
     """Build a pack at `out`: written in a temporary folder beside it, renamed into place only when complete.
 
+    `evidence_dir`: an evidence folder from elsewhere, proven intact against its manifest (and its HMAC with
+    `sign_key`) before anything is analysed; only the files it lists are copied in.
     `pdf`: also print every page and the whole pack to PDF with headless Chromium (`chromium` or found on PATH);
     without Chromium the pack is still built and `say` (stderr by default) gets one line on how to get PDFs.
     `sign_key`: HMAC the manifest with this key (`eksaudit verify --sign-key` checks it).
@@ -108,19 +114,25 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
     if fail_on not in SEVERITIES:
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}")
     out = Path(out).resolve()  # papermill changes the process cwd from worker threads
-    if out.exists():
-        raise UserError(f"output folder already exists: {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if evidence_dir is not None:
+        source = Path(evidence_dir).resolve()
+        if out == source or out.is_relative_to(source):
+            raise UserError(f"--out {out} is inside the evidence folder {source}: choose a folder outside it")
     run_id = run_id or new_run_id()
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(3)}"
-    tmp.mkdir()
-    try:
+    with staging.Staging(out, say) as stage:
+        tmp = stage.tmp
         started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         if collect is not None:
             collect(tmp)
+            evidence_check = "collected by this run"
         elif evidence_dir is not None:
-            shutil.copytree(evidence_dir, tmp / "evidence")
+            checked = check_evidence_folder(evidence_dir, sign_key, dest=tmp / "evidence", say=say)
+            evidence_check = checked.how
+            note = signing_note(checked, sign_key)
+            if note:
+                say(note)
         ev = Evidence(tmp / "evidence")
+        ev.check_readable()
         findings = run_checks(ev, params or {}, run_id=run_id)
         exports.write_csv(findings, tmp / "findings.csv")
         exports.write_json(findings, tmp / "findings.json")
@@ -128,7 +140,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
                "account": ev.account, "caller": ev.manifest.get("caller", ""), "regions": ev.manifest.get("regions"),
                "clusters": ev.clusters, "kubernetes_source": ev.manifest.get("kubernetes_source", ""),
                "collected": [ev.manifest.get("started"), ev.manifest.get("finished")],
-               "params": params or {}, "fail_on": fail_on}
+               "evidence_check": evidence_check, "params": params or {}, "fail_on": fail_on}
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         (tmp / "notebooks").mkdir()
         names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]
@@ -137,10 +149,14 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         # other notebooks, so nothing orders them.
         import tempfile
 
-        with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets, \
+        with _papermill_cwd(), tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets, \
                 ThreadPoolExecutor(max(1, min(len(names), 5))) as ex:
-            list(ex.map(lambda n: execute_notebook(n, tmp, {"run_dir": str(tmp.resolve())}, subtitle, sockets),
-                        names))
+            lock = staging.hold_lock(sockets)  # a sweep by another run leaves a live run's sockets alone
+            try:
+                list(ex.map(lambda n: _notebook(n, tmp, {"run_dir": str(tmp.resolve())}, subtitle, sockets),
+                            names))
+            finally:
+                lock.close()
         _relativise(tmp)
         if pdf:
             run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say)
@@ -148,11 +164,39 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         exports.write_ocsf(findings, tmp / "findings.ocsf.json", run)
         write_manifest(tmp, run, sign_key)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        stage.publish()
     return out, findings
+
+
+@contextlib.contextmanager
+def _papermill_cwd():
+    """Put back the working directory papermill changes for each notebook.
+
+    papermill sets it (os.chdir, and a copy in its local file handler) per call and restores it on return; calls
+    from several threads interleave, so either may be left on this run's temporary folder, which is renamed or
+    removed next, and the next run in the same process then fails to change into it.
+    """
+    from papermill.iorw import papermill_io
+
+    cwd = os.getcwd()
+    papermill_io.get_handler("local").cwd(None)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        papermill_io.get_handler("local").cwd(None)
+
+
+def _notebook(name: str, pack: Path, parameters: dict, subtitle: str, sockets: str) -> Path:
+    """One notebook; a notebook that fails on this evidence ends the run with one line (its traceback stays in
+    the temporary notebook, which is removed with the half-built pack)."""
+    try:
+        return execute_notebook(name, pack, parameters, subtitle, sockets)
+    except Exception as exc:
+        if type(exc).__name__ != "PapermillExecutionError":
+            raise
+        detail = " ".join(f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}".split())[:300]
+        raise UserError(f"the {name} notebook failed on this evidence: {detail}") from None
 
 
 def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None]) -> str:

@@ -76,12 +76,12 @@ class EvidenceBuilder:
                           cluster=cluster, error={"kind": kind, "code": "403", "message": "test"})
         return self
 
-    def build(self) -> Evidence:
+    def build(self, sign_key: bytes | None = None) -> Evidence:
         for region in sorted(self.regions):
             names = [n for n, r in self.clusters.items() if r == region]
             self.aws("eks", "ListClusters", {"clusters": names}, region)
         self.store.write_manifest({"account": self.account, "regions": sorted(self.regions),
-                                   "clusters": dict(sorted(self.clusters.items()))})
+                                   "clusters": dict(sorted(self.clusters.items()))}, sign_key)
         return Evidence(self.store.root)
 
 
