@@ -122,6 +122,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
     with staging.Staging(out, say) as stage:
         tmp = stage.tmp
         started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        evidence_check = ""
         if collect is not None:
             collect(tmp)
             evidence_check = "collected by this run"
