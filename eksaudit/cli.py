@@ -53,7 +53,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pdf", action="store_true",
                    help="also print every page and the whole pack (pack.pdf) to PDF with headless Chromium")
     p.add_argument("--chromium", metavar="PATH", help="Chrome/Chromium binary for the PDFs (implies --pdf; default: found on PATH)")
-    p.add_argument("--sign-key", metavar="FILE", help="sign the manifest with the HMAC key in this file")
+    p.add_argument("--sign-key", metavar="FILE",
+                   help="sign the manifest (and collected evidence) with the HMAC key in this file; with --evidence, "
+                        "also check the evidence manifest's signature")
     p.add_argument("--accept-incomplete", nargs="?", const="*", default="", metavar="IDS",
                    help="do not exit 3 for ERROR findings: all of them, or those of these comma-separated check IDs "
                         "or input keys (e.g. IAM-03,aws:eks:ListAddons)")
@@ -63,10 +65,12 @@ def _sign_key(a: argparse.Namespace) -> bytes | None:
     """The HMAC key from --sign-key FILE (surrounding whitespace ignored, as `verify` reads it)."""
     if not getattr(a, "sign_key", None):
         return None
-    try:
-        key = Path(a.sign_key).read_bytes().strip()
-    except OSError as exc:
-        raise UserError(f"cannot read --sign-key {a.sign_key}: {exc.strerror or exc}") from exc
+    from .safe_files import Refused, read_file
+
+    try:  # a key file may be mounted through links (Kubernetes secrets are): follow them, but read a file only
+        key = read_file(a.sign_key, "--sign-key", follow=True, limit=1 << 20).strip()
+    except Refused as exc:
+        raise UserError(f"cannot read --sign-key {a.sign_key}: {exc}") from None
     if not key:
         raise UserError(f"--sign-key {a.sign_key} is empty")
     return key
@@ -148,13 +152,16 @@ def _finish(pack: Path, findings, fail_on: str, accept: list[str] | None = None)
 
 def cmd_collect(a: argparse.Namespace) -> int:
     from .collect.run import collect
+    from .staging import Staging
 
     target, source = _target(a)
     out = Path(a.out)
     if (out / "evidence").exists():
         raise UserError(f"evidence already exists in {out}")
-    ev = collect(target, source, out, a.clusters, _attachments(a))
-    print(f"evidence: {ev.resolve()}")
+    files, key = _attachments(a), _sign_key(a)
+    with Staging((out / "evidence").resolve(), lambda line: print(line, file=sys.stderr)) as stage:
+        ev = stage.publish(collect(target, source, stage.tmp, a.clusters, files, key))
+    print(f"evidence: {ev}")
     return 0
 
 
@@ -173,7 +180,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     else:
         target, source = _target(a)
         files = _attachments(a)
-        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
+        key = options["sign_key"]
+        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files, key),
                                   params=params, run_id=run_id, fail_on=a.fail_on,
                                   checks_dir=a.checks_dir, **options)
     return _finish(pack, findings, a.fail_on, _accepted(a))
@@ -188,8 +196,8 @@ def cmd_demo(a: argparse.Namespace) -> int:
     options = _pack_options(a)
     run_id = new_run_id()
     with demo_environment() as (target, source, extra):
-        files = extra["attachments"]
-        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files),
+        files, key = extra["attachments"], options["sign_key"]
+        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files, key),
                                   params=params, run_id=run_id, fail_on=a.fail_on,
                                   checks_dir=a.checks_dir, **options)
     _finish(pack, findings, a.fail_on)
@@ -235,6 +243,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("collect", help="read everything the checks need into an evidence folder")
     _target_args(c)
     c.add_argument("--out", required=True, help="folder to write evidence/ into")
+    c.add_argument("--sign-key", metavar="FILE",
+                   help="sign evidence/manifest.json with the HMAC key in this file (`run --evidence` checks it)")
     c.set_defaults(func=cmd_collect)
     r = sub.add_parser("run", help="collect (or reuse --evidence), run all checks and notebooks, write a pack",
                        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

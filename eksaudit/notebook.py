@@ -108,9 +108,11 @@ def evidence_of(ctx: Context, ref: str) -> dict:
     """The raw evidence behind a finding's evidence column (drill-down in JupyterLab)."""
     if ctx.evidence is None:
         raise ValueError("no evidence folder in this context")
+    from . import safe_files
+
     path = ref.split("#", 1)[0].removeprefix("evidence/")
-    root = Path(ctx.evidence.root).resolve()
-    target = (root / path).resolve()
-    if not target.is_relative_to(root):  # references come from findings files: never read outside evidence/
-        raise ValueError(f"evidence reference outside the evidence folder: {ref!r}")
-    return json.loads(target.read_text(encoding="utf-8"))
+    try:  # references come from findings files: never read outside evidence/, never through a link
+        safe_files.parts_of(path)
+    except safe_files.Refused:
+        raise ValueError(f"evidence reference outside the evidence folder: {ref!r}") from None
+    return safe_files.load_json(safe_files.read_inside(ctx.evidence.root, path), path, "evidence file")

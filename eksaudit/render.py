@@ -57,7 +57,9 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere}
 NAV = [(page, title) for _, title, page in pages()]
 # Short columns wrap only at spaces and hyphens, so ARNs and reasons get the width.
 KEY_COLUMNS = {"cluster", "region", "resource_type", "check_id", "domain", "practice", "account_id"}
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# base-uri and form-action do not fall back to default-src: without them a planted <base> could redirect the
+# pack's relative links, and a planted <form> could send what a reader types anywhere.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 # The one script a page may run: sort a table by a header click and filter its rows from the box above it.
 # Static (no data in it), so the page's CSP can allow exactly this text by its hash and nothing else.
 SORT_SCRIPT = """(function(){document.querySelectorAll('.ek-sortable').forEach(function(box){

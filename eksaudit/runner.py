@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
-import shutil
 import sys
 import threading
 import time
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, clock, exports, render
+from . import __version__, clock, exports, render, staging
 from .checks import run_checks, use_checks_dir
 from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
-from .evidence import Evidence
+from .evidence import Evidence, check_evidence_folder, signing_note
 from .findings import SEVERITIES, at_or_above
 from .not_audited import not_audited, unverified_checks
 from .pack import write_manifest
@@ -79,7 +79,8 @@ def _kernel_manager_class(sockets: str, kernels: Kernels | None = None):
     not loopback TCP ports. Several kernels start at once; with TCP the ports are picked before the kernel
     binds them, and two kernels can race for one ("Address already in use"). ipykernel also warns on every
     start that TCP is unencrypted. A fresh 0700 folder per kernel (under `sockets`, removed by the caller)
-    gives neither race nor warning, and no other local user can connect.
+    gives neither race nor warning, and no other local user can connect. The connection file (it holds the kernel's message key) goes there too:
+    a run killed outright leaves one folder, which the next run's sweep removes (`staging.sweep_temp`).
     """
     import tempfile
 
@@ -168,6 +169,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
              checks_dir: str | Path | None = None) -> tuple[Path, pd.DataFrame]:
     """Build a pack at `out`: written in a temporary folder beside it, renamed into place only when complete.
 
+    `evidence_dir`: an evidence folder from elsewhere, proven intact against its manifest (and its HMAC with
+    `sign_key`) before anything is analysed; only the files it lists are copied in.
     `pdf`: also print every page and the whole pack to PDF with headless Chromium (`chromium` or found on PATH);
     without Chromium the pack is still built and `say` (stderr by default) gets one line on how to get PDFs.
     `sign_key`: HMAC the manifest with this key (`eksaudit verify --sign-key` checks it).
@@ -178,19 +181,26 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}")
     # Absolute from the start; papermill runs without cwd= (its chdir is process-wide and races across threads).
     out = Path(out).resolve()
-    if out.exists():
-        raise UserError(f"output folder already exists: {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if evidence_dir is not None:
+        source = Path(evidence_dir).resolve()
+        if out == source or out.is_relative_to(source):
+            raise UserError(f"--out {out} is inside the evidence folder {source}: choose a folder outside it")
     run_id = run_id or new_run_id()
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(3)}"
-    tmp.mkdir()
-    try:
+    with staging.Staging(out, say) as stage:
+        tmp = stage.tmp
         started = clock.iso()
+        evidence_check = ""
         if collect is not None:
             collect(tmp)
+            evidence_check = "collected by this run"
         elif evidence_dir is not None:
-            shutil.copytree(evidence_dir, tmp / "evidence")
+            checked = check_evidence_folder(evidence_dir, sign_key, dest=tmp / "evidence", say=say)
+            evidence_check = checked.how
+            note = signing_note(checked, sign_key)
+            if note:
+                say(note)
         ev = Evidence(tmp / "evidence")
+        ev.check_readable()
         org_checks = use_checks_dir(checks_dir)
         findings = run_checks(ev, params or {}, run_id=run_id)
         exports.write_csv(findings, tmp / "findings.csv")
@@ -200,7 +210,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
                "clusters": ev.clusters, "scope": ev.manifest.get("scope"),
                "kubernetes_source": ev.manifest.get("kubernetes_source", ""),
                "collected": [ev.manifest.get("started"), ev.manifest.get("finished")],
-               "params": params or {}, "fail_on": fail_on,
+               "evidence_check": evidence_check, "params": params or {}, "fail_on": fail_on,
                "checks_dir": {"path": str(Path(checks_dir).resolve()), "files": org_checks} if checks_dir else {},
                "unverified_checks": unverified_checks(findings),
                "not_audited": not_audited(ev).to_dict(orient="records")}
@@ -215,10 +225,14 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         nb_params = {"run_dir": str(tmp.resolve()),
                      "checks_dir": str(Path(checks_dir).resolve()) if checks_dir else ""}
         kernels = Kernels()
-        with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets:
-            _in_parallel([lambda n=n: execute_notebook(n, tmp, nb_params, subtitle,
-                                                       "" if KERNEL_OPTIONS else sockets, kernels)
-                          for n in names], kernels)
+        with _papermill_cwd(), tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets:
+            lock = staging.hold_lock(sockets)  # a sweep by another run leaves a live run's sockets alone
+            try:
+                _in_parallel([lambda n=n: _notebook(n, tmp, nb_params, subtitle, "" if KERNEL_OPTIONS else sockets,
+                                                    kernels)
+                              for n in names], kernels)
+            finally:
+                lock.close()
         _relativise(tmp)
         if pdf:
             run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say)
@@ -226,10 +240,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         exports.write_ocsf(findings, tmp / "findings.ocsf.json", run)
         write_manifest(tmp, run, sign_key)
-        tmp.rename(out)
-    except BaseException:
-        _remove(tmp)
-        raise
+        stage.publish()
     return out, findings
 
 
@@ -293,14 +304,36 @@ def _from_live_threads(record: logging.LogRecord) -> bool:
     return not getattr(threading.current_thread(), "abandoned", False)
 
 
-def _remove(folder: Path) -> None:
-    """Remove an unfinished pack. A notebook thread may still be writing its last file into it, which makes one
-    pass fail on a folder that is no longer empty: try again briefly."""
-    for _ in range(20):
-        shutil.rmtree(folder, ignore_errors=True)
-        if not folder.exists():
-            return
-        time.sleep(0.05)
+@contextlib.contextmanager
+def _papermill_cwd():
+    """Put back the working directory papermill changes for each notebook.
+
+    papermill sets it (os.chdir, and a copy in its local file handler) per call and restores it on return; calls
+    from several threads interleave, so either may be left on this run's temporary folder, which is renamed or
+    removed next, and the next run in the same process then fails to change into it.
+    """
+    from papermill.iorw import papermill_io
+
+    cwd = os.getcwd()
+    papermill_io.get_handler("local").cwd(None)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+        papermill_io.get_handler("local").cwd(None)
+
+
+def _notebook(name: str, pack: Path, parameters: dict, subtitle: str, sockets: str,
+              kernels: Kernels | None = None) -> Path:
+    """One notebook; a notebook that fails on this evidence ends the run with one line (its traceback stays in
+    the temporary notebook, which is removed with the half-built pack)."""
+    try:
+        return execute_notebook(name, pack, parameters, subtitle, sockets, kernels)
+    except Exception as exc:
+        if type(exc).__name__ != "PapermillExecutionError":
+            raise
+        detail = " ".join(f"{getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}".split())[:300]
+        raise UserError(f"the {name} notebook failed on this evidence: {detail}") from None
 
 
 def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None]) -> str:

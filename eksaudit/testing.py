@@ -95,7 +95,7 @@ class EvidenceBuilder:
         self.selection = (list(clusters or []), list(regions or []))
         return self
 
-    def build(self) -> Evidence:
+    def build(self, sign_key: bytes | None = None) -> Evidence:
         """Finish the folder: ListClusters per region and DescribeRegions (the builder's regions are the enabled
         ones) unless already recorded, and the manifest, with a scope record when `select` was called."""
         listed = {e["region"] for e in self.store.entries if e["input"] == "aws:eks:ListClusters"}
@@ -118,7 +118,7 @@ class EvidenceBuilder:
                         scope={"selected_clusters": sorted(names), "selected_regions": regions,
                                "enabled_regions": sorted(self.regions), "inventory_regions": sorted(self.regions),
                                "inventory": inventory, "audited": {r: ns for r, ns in audited.items() if ns}})
-        self.store.write_manifest(meta)
+        self.store.write_manifest(meta, sign_key)
         return Evidence(self.store.root)
 
 

@@ -287,6 +287,7 @@ def test_evidence_paths_cannot_leave_the_evidence_folder(tmp_path):
     """An evidence folder from elsewhere is untrusted: an entry may not point the analysis at other files."""
     from eksaudit.checks import run_checks
     from eksaudit.evidence import Evidence
+    from eksaudit.safe_files import Refused
 
     outside = tmp_path / "outside.json"
     outside.write_text(json.dumps({"cluster": {"name": "stolen"}}))
@@ -296,7 +297,80 @@ def test_evidence_paths_cannot_leave_the_evidence_folder(tmp_path):
              "region": "us-east-1", "cluster": "x", "status": "ok", "path": "../outside.json"}
     (ev / "manifest.json").write_text(json.dumps({"account": "1", "entries": [entry]}))
     evidence = Evidence(ev)
-    with pytest.raises(ValueError, match="outside the evidence folder"):
-        evidence.load(entry)
+    with pytest.raises(Refused, match="does not stay inside its folder"):
+        evidence.load(evidence.entries[0])
     findings = run_checks(evidence, ids=["NET-07"])
     assert "PASS" not in set(findings["status"])
+    assert findings["reason"].str.contains("does not stay inside its folder").any()
+
+
+# ---- malformed Kubernetes objects: ERROR findings naming the object, never a crash ----------------------------
+
+
+def _malformed_evidence(root: Path):
+    from eksaudit.testing import EvidenceBuilder, pod
+
+    bad_map = pod("map-containers", "app")
+    bad_map["spec"]["containers"] = {"a": {}}
+    bad_template = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "list-template",
+                                                                                 "namespace": "app"},
+                    "spec": {"template": []}}
+    bad_ctx = pod("ctx-string", "app", containers=[{"name": "c", "image": "nginx", "securityContext": "root"}])
+    good = pod("good", "app", security_context={"runAsNonRoot": True, "runAsUser": 1000})
+    b = EvidenceBuilder(root)
+    b.cluster("c1", k8s={"pods": [bad_map, bad_ctx, good], "deployments": [bad_template]})
+    return b.build()
+
+
+def test_malformed_objects_become_error_findings_naming_them(tmp_path):
+    from eksaudit.checks import run_checks
+    from eksaudit.frames import Frames
+
+    ev = _malformed_evidence(tmp_path)
+    findings = run_checks(ev)
+    crashed = findings[findings["resource_type"] == "check"]
+    assert crashed.empty, crashed[["check_id", "reason"]].values.tolist()
+    iam07 = findings[findings["check_id"] == "IAM-07"]
+    reasons = " ".join(iam07[iam07["status"] == "ERROR"]["reason"])
+    for name in ("Pod app/map-containers", "Deployment app/list-template", "Pod app/ctx-string"):
+        assert name in reasons, reasons
+    assert "spec.containers is not a list" in reasons and "spec.template is not an object" in reasons
+    assert "PASS" not in set(iam07["status"])
+    assert list(Frames(ev).workloads["name"]) == ["good"]  # the frames see only well-formed objects
+
+
+def test_malformed_objects_through_the_whole_pipeline(tmp_path, capsys):
+    """The notebooks read the same frames: the run completes, the pack verifies, nothing crashes."""
+    from eksaudit.pack import verify
+
+    ev = _malformed_evidence(tmp_path)
+    rc = main(["run", "--evidence", str(ev.root), "--out", str(tmp_path / "pack"), "--fail-on", "critical"])
+    captured = capsys.readouterr()
+    assert rc in (0, 1), captured.err[-3000:]
+    assert "Traceback" not in captured.err
+    assert verify(tmp_path / "pack") == []
+    page = (tmp_path / "pack" / "iam.html").read_text(encoding="utf-8")
+    assert "Pod app/map-containers" in page
+
+
+def test_deeply_nested_evidence_file_is_one_line(tmp_path, capsys):
+    """A hash-consistent evidence file nested 10,000 deep: refused with one line before any analysis."""
+    import hashlib
+
+    from eksaudit.testing import EvidenceBuilder, pod
+
+    b = EvidenceBuilder(tmp_path / "src")
+    b.cluster("c1", k8s={"pods": [pod("p")]})
+    ev = b.build()
+    doc = json.loads((ev.root / "manifest.json").read_text())
+    entry = next(e for e in doc["entries"] if e["input"] == "k8s:pods")
+    body = ('{"kind": "List", "items": [{"kind": "Pod", "metadata": {"name": "p"}, "spec": {"x": '
+            + "[" * 10_000 + "]" * 10_000 + "}}]}").encode()
+    (ev.root / entry["path"]).write_bytes(body)
+    entry["sha256"], entry["bytes"] = hashlib.sha256(body).hexdigest(), len(body)
+    (ev.root / "manifest.json").write_text(json.dumps(doc))
+    rc = main(["run", "--evidence", str(ev.root), "--out", str(tmp_path / "pack")])
+    assert rc == 2
+    line = _one_line_error(capsys)
+    assert "k8s/c1/pods.json" in line and "nested" in line
+    _no_pack(tmp_path)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from eksaudit.cli import main
+from eksaudit.errors import UserError
 from eksaudit.pack import MANIFEST, verify, write_manifest
 
 
@@ -104,7 +106,8 @@ def test_truncated_or_missing_manifest(small_pack):
     (small_pack / MANIFEST).write_text('{"files": ')
     assert verify(small_pack)[0].startswith(f"changed: {MANIFEST} (unreadable")
     (small_pack / MANIFEST).unlink()
-    assert verify(small_pack) == [f"missing: {MANIFEST} (nothing to verify against)"]
+    with pytest.raises(UserError, match="no manifest.json"):
+        verify(small_pack)
 
 
 def test_signed_manifest(tmp_path, small_pack, capsys):
@@ -138,8 +141,60 @@ def test_unsigned_pack_fails_when_a_key_is_given(tmp_path, small_pack):
 
 
 def test_verify_not_a_pack(tmp_path, capsys):
-    assert main(["verify", str(tmp_path / "nope")]) == 1
-    assert "not a folder" in capsys.readouterr().out
+    """A path that is no pack is bad input (exit 2, one line), not a damaged pack (exit 1)."""
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "empty").mkdir()
+    for path, message in ((tmp_path / "nope", "not a folder"), (tmp_path / "file", "not a folder"),
+                          (tmp_path / "empty", "no manifest.json")):
+        assert main(["verify", str(path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("eksaudit: error: ") and message in err[0], err
+
+
+@pytest.mark.parametrize("kind", ["symlinked-folder", "symlinked-file", "fifo", "device-link", "listed-becomes-link"])
+def test_anything_but_a_regular_file_is_a_problem(kind, small_pack, tmp_path, capsys):
+    """verify walks the pack without following links and never opens what is not a regular file."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "planted.html").write_text("<p>planted</p>")
+    if kind == "symlinked-folder":
+        (small_pack / "evidence" / "more").symlink_to(elsewhere, target_is_directory=True)
+        name = "evidence/more"
+    elif kind == "symlinked-file":
+        (small_pack / "extra.html").symlink_to(elsewhere / "planted.html")
+        name = "extra.html"
+    elif kind == "fifo":
+        os.mkfifo(small_pack / "evidence" / "pipe.json")
+        name = "evidence/pipe.json"
+    elif kind == "device-link":
+        (small_pack / "zero.bin").symlink_to("/dev/zero")
+        name = "zero.bin"
+    else:
+        (small_pack / "findings.csv").unlink()
+        (small_pack / "findings.csv").symlink_to(elsewhere / "planted.html")
+        name = "findings.csv"
+    problems = verify(small_pack)
+    assert any(p.startswith("not a regular file: " + name) for p in problems), problems
+    assert main(["verify", str(small_pack)]) == 1
+    assert "not a regular file: " + name in capsys.readouterr().out
+
+
+def test_manifest_that_is_not_a_regular_file(small_pack, tmp_path):
+    (small_pack / MANIFEST).rename(tmp_path / "real.json")
+    (small_pack / MANIFEST).symlink_to(tmp_path / "real.json")
+    assert verify(small_pack) == [f"not a regular file: {MANIFEST} (symbolic link)"]
+    (small_pack / MANIFEST).unlink()
+    os.mkfifo(small_pack / MANIFEST)
+    assert verify(small_pack) == [f"not a regular file: {MANIFEST} (named pipe)"]
+
+
+def test_names_are_printed_escaped(small_pack, capsys):
+    """A file name with a carriage return or an escape sequence cannot repaint the terminal line."""
+    (small_pack / "a\rintact: all good\x1b[2K.html").write_text("x")
+    assert main(["verify", str(small_pack)]) == 1
+    out = capsys.readouterr().out
+    assert "\r" not in out and "\x1b" not in out
+    assert "added: a\\rintact: all good\\x1b[2K.html" in out
 
 
 def test_evidence_drill_down_stays_in_the_evidence_folder(demo_pack):
@@ -168,9 +223,25 @@ def test_pages_escape_names_and_link_only_inside_the_pack():
         assert "<a" not in render.link(bad, "x"), bad
     page = render.page("<t>", "<p>body</p>")
     assert "<title>&lt;t&gt;</title>" in page and "default-src 'none'" in page and "script-src" not in page
+    # default-src does not cover these two: without them a planted <base> or <form> could still act.
+    assert "base-uri 'none'" in page and "form-action 'none'" in page
 
 
 def test_unreadable_sign_key_is_a_one_line_error(tmp_path, capsys):
     assert main(["verify", str(tmp_path), "--sign-key", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("eksaudit: error: cannot read --sign-key")
+
+
+def test_sign_key_may_be_a_link_but_must_be_a_file(tmp_path, small_pack, capsys):
+    """Key files are often mounted through links (Kubernetes secrets): followed; a pipe or a device is refused."""
+    write_manifest(small_pack, {"run_id": "r1"}, sign_key=b"k1")
+    (tmp_path / "real-key").write_text("k1\n")
+    (tmp_path / "key").symlink_to(tmp_path / "real-key")
+    assert main(["verify", str(small_pack), "--sign-key", str(tmp_path / "key")]) == 0
+    capsys.readouterr()
+    os.mkfifo(tmp_path / "pipe")
+    for bad in (tmp_path / "pipe", Path("/dev/zero")):
+        assert main(["verify", str(small_pack), "--sign-key", str(bad)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "not a regular file" in err[0], err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import safe_files
 from ..errors import UserError
 from .store import EvidenceStore
 
@@ -18,27 +19,32 @@ def parse_specs(specs: list[str] | None) -> dict[str, list[Path]]:
         if not sep or key.split(":", 1)[0] not in KINDS:
             raise UserError(f"bad --attach {spec!r}: expected KIND[:CLUSTER]=PATH with KIND one of {', '.join(KINDS)}")
         for p in paths.split(","):
-            if not Path(p).is_file():
-                raise UserError(f"attachment not found: {p}")
+            safe_files.check_file(p, "attachment")  # a regular file (not a link, pipe or device) within the limit
             out.setdefault(key, []).append(Path(p))
     return out
 
 
 def collect_attachments(store: EvidenceStore, account: str, attachments: dict[str, list[Path]]) -> None:
-    """Each file is stored byte for byte (hashed in the manifest); parsing happens in frames, never here."""
+    """Each file is stored byte for byte (hashed in the manifest); parsing happens in frames, never here.
+
+    Read with the received-file rules (`safe_files.read_file`): checked again here, as the file may have been
+    swapped since the arguments were parsed.
+    """
     import hashlib
 
     from .store import now
 
+    bodies = {(key, i): safe_files.read_file(path, "attachment")
+              for key, paths in attachments.items() for i, path in enumerate(paths)}
     for key, paths in sorted(attachments.items()):
         kind, _, cluster = key.partition(":")
         for i, path in enumerate(paths):
-            body = path.read_bytes()
+            body = bodies[(key, i)]
             rel = Path("files", kind, f"{i:02d}-{path.name}")
             (store.root / rel).parent.mkdir(parents=True, exist_ok=True)
             (store.root / rel).write_bytes(body)
             entry = {"input": f"file:{kind}", "source": "file", "service": "file", "operation": kind,
-                     "params": {"name": path.name, "modified": int(path.stat().st_mtime)}, "account": account,
+                     "params": {"name": path.name, "modified": int(path.lstat().st_mtime)}, "account": account,
                      "region": "", "cluster": cluster, "time": now(), "status": "ok", "path": rel.as_posix(),
                      "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
             with store._lock:

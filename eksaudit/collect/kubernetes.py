@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
+import stat
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .. import safe_files
 from ..errors import UserError
 from ..target import AwsTarget, K8sSource, eks_token
 from .faults import classify
@@ -237,28 +240,50 @@ def collect_kubernetes(source: K8sSource, store: EvidenceStore, account: str, cl
 # ---- snapshots ----------------------------------------------------------------------------------------
 
 
+def _snapshot_files(paths: list[Path]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every snapshot file, read with the received-file rules (`safe_files`).
+
+    A folder's `*.json` entries must be regular files: a link, pipe or device named like a snapshot is refused,
+    never followed or opened. The paths given on the command line are the user's and are taken as they are.
+    """
+    out: list[tuple[str, bytes]] = []
+    for p in paths:
+        if not p.is_dir():
+            out.append((str(p), safe_files.read_file(p, "snapshot")))
+            continue
+        try:
+            entries = sorted((e.name, e.stat(follow_symlinks=False).st_mode) for e in os.scandir(p)
+                             if e.name.endswith(".json") and not e.name.startswith("."))
+        except OSError as exc:
+            raise UserError(f"cannot list snapshot folder {safe_files.shown(p)}: {exc.strerror or exc}") from None
+        for name, mode in entries:
+            if not stat.S_ISREG(mode):
+                raise safe_files.Refused(f"snapshot {safe_files.shown(p / name)} is not a regular file "
+                                         f"({safe_files.file_type(mode)}); links, pipes and devices are never read")
+            out.append((str(p / name), safe_files.read_inside(p, name, f"snapshot in {safe_files.shown(p)}:")))
+    return out
+
+
 def read_snapshot(paths: list[Path]) -> tuple[dict[str, list[dict]], set[str]]:
     """Objects by plural from kubectl `-o json` files (or folders of them), and the kinds they cover.
 
     A kind counts as covered when objects of it are present or a file is named after it (an empty list).
+    Bounded like every received file: size per file, objects per file, nesting depth (`safe_files`).
     """
-    files: list[Path] = []
-    for p in paths:
-        files.extend(sorted(p.glob("*.json")) if p.is_dir() else [p])
+    files = _snapshot_files(paths)
     if not files:
         raise UserError(f"snapshot has no .json files: {', '.join(map(str, paths))}")
     objects: dict[str, list[dict]] = {}
     covered: set[str] = set()
-    for f in files:
-        try:
-            doc = json.loads(f.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserError(f"unreadable snapshot {f}: {' '.join(str(exc).split())[:300]}") from exc
+    for name, body in files:
+        f = Path(name)
+        doc = safe_files.load_json(body, name, "snapshot")
         if not isinstance(doc, dict) or doc.get("kind") != "List" and not str(doc.get("kind", "")).endswith("List"):
             raise UserError(f"snapshot {f} is not `kubectl get ... -o json` output (kind: List)")
         items = doc.get("items")
         if not isinstance(items, list):
             raise UserError(f"snapshot {f} has no items list")
+        safe_files.check_count(items, name, "snapshot")
         stem = f.stem.split(".")[0].lower()
         if stem in BY_PLURAL:
             covered.add(stem)
@@ -267,7 +292,7 @@ def read_snapshot(paths: list[Path]) -> tuple[dict[str, list[dict]], set[str]]:
                 raise UserError(f"snapshot {f} holds an item that is not an object")
             if not isinstance(item.get("metadata", {}), dict) or not isinstance(item.get("spec", {}), dict):
                 raise UserError(f"snapshot {f} holds an object whose metadata or spec is not an object")
-            kind = BY_KIND.get(item.get("kind", ""))
+            kind = BY_KIND.get(item.get("kind", "")) if isinstance(item.get("kind", ""), str) else None
             if kind is None:
                 continue  # kinds the checks do not read
             objects.setdefault(kind.plural, []).append(item)

@@ -16,8 +16,8 @@ from .store import EvidenceStore, now
 
 
 def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str] | None = None,
-            attachments: dict[str, list[Path]] | None = None) -> Path:
-    """Collect into out/evidence and return that folder."""
+            attachments: dict[str, list[Path]] | None = None, sign_key: bytes | None = None) -> Path:
+    """Collect into out/evidence and return that folder; `sign_key` signs its manifest with an HMAC."""
     started = now()
     store = EvidenceStore(Path(out) / "evidence")
     found = collect_aws(target, store, clusters)
@@ -50,5 +50,5 @@ def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str]
         "account": account, "caller": caller_arn, "regions": target.regions,
         "endpoint_url": target.endpoint_url or "", "kubernetes_source": source.mode,
         "clusters": dict(sorted(found["listed"].items())), "scope": scope,
-    })
+    }, sign_key)
     return store.root

@@ -97,8 +97,15 @@ class EvidenceStore:
             self.entries.append(entry)
         return entry
 
-    def write_manifest(self, meta: dict) -> Path:
+    def write_manifest(self, meta: dict, sign_key: bytes | None = None) -> Path:
+        """Write manifest.json; with `sign_key`, add an HMAC over it (`run --evidence --sign-key` checks it)."""
         entries = sorted(self.entries, key=lambda e: (e["input"], e["region"], e["cluster"], e.get("path", "")))
+        doc = {**meta, "entries": entries}
+        if sign_key:
+            from ..pack import sign
+
+            doc = json.loads(dumps(doc))  # sign exactly what a reader will parse
+            doc["hmac_sha256"] = sign(doc, sign_key)
         path = self.root / MANIFEST
-        path.write_bytes(dumps({**meta, "entries": entries}))
+        path.write_bytes(dumps(doc))
         return path

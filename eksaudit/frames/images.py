@@ -79,8 +79,9 @@ def _ts(value) -> pd.Timestamp | None:
 
 
 def _raw(ev, entry: dict) -> bytes:
-    """An attached file's bytes, exactly as given (attachments are not JSON evidence)."""
-    return (ev.root / entry["path"]).read_bytes()
+    """An attached file's bytes, exactly as given (attachments are not JSON evidence), read inside the evidence
+    folder only (an unreadable one is left out here and reported by `Evidence.errors`)."""
+    return ev.load(entry)
 
 
 # ---- ECR --------------------------------------------------------------------------------------------------
@@ -355,10 +356,8 @@ def kube_bench_runs(f: Frames) -> pd.DataFrame:
     """
     ev = f.evidence
     rows = []
-    for e in ev.by_input.get("file:kube-bench", []):
-        if e["status"] != "ok":
-            continue
-        parsed = kube_bench.parse(_raw(ev, e))
+    for e, body in ev.responses("file:kube-bench"):
+        parsed = kube_bench.parse(body)
         at, how = _file_time(e, parsed.run_at)
         rows.append({"account_id": e["account"], "region": "", "cluster": e.get("cluster", ""), "source": "file",
                      "name": e["params"].get("name", e["path"]), "run_at": at, "time_source": how,
@@ -401,10 +400,8 @@ def kube_bench_results(f: Frames) -> pd.DataFrame:
     actual_value, expected_result, reason, evidence."""
     ev = f.evidence
     rows = []
-    for e in ev.by_input.get("file:kube-bench", []):
-        if e["status"] != "ok":
-            continue
-        parsed = kube_bench.parse(_raw(ev, e))
+    for e, body in ev.responses("file:kube-bench"):
+        parsed = kube_bench.parse(body)
         for r in parsed.results:
             rows.append({"account_id": e["account"], "cluster": e.get("cluster", ""),
                          "file": e["params"].get("name", e["path"]), **r, "evidence": ref(e, r["test_number"])})
@@ -416,7 +413,7 @@ def kube_bench_results(f: Frames) -> pd.DataFrame:
 
 def _docker_bench_parsed(ev) -> list[tuple[dict, docker_bench.Parsed]]:
     """Each attached Docker Bench file, parsed; a JSON file and its text log (X.json beside X) count once."""
-    entries = [e for e in ev.by_input.get("file:docker-bench", []) if e["status"] == "ok"]
+    entries = [e for e, _ in ev.responses("file:docker-bench")]
     by_name = {e["params"].get("name", ""): e for e in entries}
     out, used = [], set()
     jsons = [e for e in entries if docker_bench.looks_like_json(_raw(ev, e))]

@@ -122,10 +122,9 @@ def containers(f: Frames) -> pd.DataFrame:
 def k8s_objects(f: Frames) -> pd.DataFrame:
     """Every collected Kubernetes object's identity: cluster, plural, kind, namespace, name, labels, obj, evidence."""
     rows = []
-    for e in f.evidence.entries:
-        if e["source"] != "k8s" or e["status"] != "ok":
-            continue
-        for obj in f.evidence.load(e).get("items", []):
+    ev = f.evidence
+    for e, data in [pair for key in ev.by_input if key.startswith("k8s:") for pair in ev.responses(key)]:
+        for obj in data.get("items", []):
             m = _meta(obj)
             rows.append({"cluster": e["cluster"], "region": e["region"], "account_id": e["account"],
                          "plural": e["operation"], "kind": obj.get("kind", ""), "namespace": m.get("namespace", ""),
