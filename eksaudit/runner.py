@@ -79,8 +79,9 @@ def _kernel_manager_class(sockets: str, kernels: Kernels | None = None):
     not loopback TCP ports. Several kernels start at once; with TCP the ports are picked before the kernel
     binds them, and two kernels can race for one ("Address already in use"). ipykernel also warns on every
     start that TCP is unencrypted. A fresh 0700 folder per kernel (under `sockets`, removed by the caller)
-    gives neither race nor warning, and no other local user can connect. The connection file (it holds the kernel's message key) goes there too:
-    a run killed outright leaves one folder, which the next run's sweep removes (`staging.sweep_temp`).
+    gives neither race nor warning, and no other local user can connect. The connection file (it holds the
+    kernel's message key) goes there too: a run killed outright leaves one folder, which the next run's sweep
+    removes (`staging.sweep_temp`).
     """
     import tempfile
 
@@ -89,6 +90,13 @@ def _kernel_manager_class(sockets: str, kernels: Kernels | None = None):
 
     class RunKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            # What a kernel prints on its own (ipykernel's shutdown races, e.g. a ZMQError from a flush after
+            # its IOPub thread stopped) is not the run's to show: it goes to a log beside the kernel's sockets.
+            # Notebook errors reach the run through the notebook itself, not this stream.
+            if "stderr" not in kw:
+                log = tempfile.NamedTemporaryFile(prefix="kernel-", suffix=".log", dir=sockets or None,
+                                                  delete=not sockets)
+                kw["stderr"] = kw["stdout"] = log
             await super()._async_launch_kernel(kernel_cmd, **kw)
             process = getattr(self.provisioner, "process", None)
             if kernels is not None and process is not None:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import clock
 from .errors import UserError
 from .safe_files import shown
 
@@ -105,7 +106,7 @@ def _remove(path: Path) -> bool:
 
 def sweep(parent: Path | str, now: float | None = None) -> list[Path]:
     """Remove stale `.NAME.partial-PID-XXXXXX` folders in parent (their PID gone, unlocked, a day old)."""
-    now = time.time() if now is None else now
+    now = clock.now().timestamp() if now is None else now
     removed = []
     try:
         entries = sorted(os.scandir(parent), key=lambda e: e.name)
@@ -124,7 +125,7 @@ def sweep(parent: Path | str, now: float | None = None) -> list[Path]:
 
 def sweep_temp(now: float | None = None) -> list[Path]:
     """Remove stale kernel-socket and Chromium-profile folders eksaudit made in the system temporary folder."""
-    now = time.time() if now is None else now
+    now = clock.now().timestamp() if now is None else now
     removed = []
     base = tempfile.gettempdir()
     try:

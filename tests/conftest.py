@@ -47,3 +47,36 @@ def pytest_terminal_summary(terminalreporter):
     faults = sys.modules.get("tests.test_faults")
     for line in getattr(faults, "SUMMARY", []):
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _stored_findings(request):
+    """Every findings_for result of a test must equal the stored copy (tests/golden.py): a reshaping that
+    changes a finding fails the test that saw it."""
+    from eksaudit import testing
+    from tests import golden
+
+    log: list = []
+    testing.FINDINGS_LOG = log
+    yield
+    testing.FINDINGS_LOG = None
+    problem = golden.check_test(request.node.nodeid, log, _golden_cache())
+    if problem:
+        pytest.fail(f"findings differ from tests/data/fixture-findings.json: {problem}", pytrace=False)
+
+
+_GOLDEN: list = []
+
+
+def _golden_cache() -> dict:
+    from tests import golden
+
+    if not _GOLDEN:
+        _GOLDEN.append(golden.stored())
+    return _GOLDEN[0]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from tests import golden
+
+    golden.write_recorded()

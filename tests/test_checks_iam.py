@@ -415,7 +415,7 @@ def test_iam05_error_when_node_group_not_described(tmp_path):
     b.aws_error("eks", "DescribeNodegroup", params={"clusterName": "b", "nodegroupName": "ng"}, cluster="b")
     f = findings_for("IAM-05", b.build())
     nodes = f[f["resource_type"] == "node-role"]
-    assert_error(nodes, "node group ng was listed but not described", "aws:eks:DescribeNodegroup access denied")
+    assert_error(nodes, "node group ng", "not described", "aws:eks:DescribeNodegroup access denied")
     assert len(nodes) == 2  # b's unknown role, and a's role that b might share
 
 

@@ -18,7 +18,7 @@ def test_two_runs_at_once_into_reports(tmp_path, demo_evidence):
              for _ in range(2)]
     results = [p.communicate(timeout=600) for p in procs]
     for p, (_out, err) in zip(procs, results):
-        assert p.returncode in (0, 1), err[-2000:]
+        assert p.returncode in (0, 1, 3), err[-2000:]
     reports = tmp_path / "reports"
     packs = sorted(p for p in reports.iterdir())
     assert len(packs) == 2, [p.name for p in packs]

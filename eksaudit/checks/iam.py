@@ -708,7 +708,7 @@ def _addon_roles(f: Frames) -> dict[tuple[str, str], str]:
 
 @check("IAM-08", domain="iam", title="Storage CSI drivers use their own IAM role", severity="high",
        requirements=["R-IAM-8"], frames=("clusters", "iam_auth", "node_roles"),
-       soft_inputs=(*WORKLOAD_INPUTS, "k8s:serviceaccounts", "k8s:daemonsets", POD_IDENTITY, DESCRIBE_ADDON),
+       soft_inputs=(*WORKLOAD_INPUTS, "k8s:serviceaccounts", "k8s:daemonsets", POD_IDENTITY, DESCRIBE_ADDON, OIDC),
        practice="The EBS, EFS and FSx CSI drivers get AWS permissions from a role of their own (IRSA or EKS Pod "
                 "Identity) and the node role holds no volume or file-system management permissions.",
        rationale="Storage permissions on the node role let every pod on the node create, attach and delete "

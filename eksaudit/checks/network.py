@@ -458,7 +458,7 @@ def _name(obj: dict) -> str:
 
 @check("NET-06", domain="network", title="Pods protected by network policies or security groups", severity="medium",
        requirements=["R-NET-6"], frames=("clusters", "workloads"), inputs=("k8s:networkpolicies",),
-       soft_inputs=("k8s:securitygrouppolicies",),
+       soft_inputs=("k8s:securitygrouppolicies", "k8s:serviceaccounts"),
        params={"exclude_namespaces": SYSTEM_NAMESPACES},
        practice="Every pod that runs workloads is selected by a NetworkPolicy that isolates it for ingress (a "
                 "namespace's default-deny selects all its pods) or by a SecurityGroupPolicy (security groups for "

@@ -9,6 +9,7 @@ from ..errors import UserError
 from .store import EvidenceStore
 
 KINDS = {"kube-bench": "kube-bench --json output", "docker-bench": "Docker Bench for Security log (.json or text)"}
+KUBE_BENCH, DOCKER_BENCH = "file:kube-bench", "file:docker-bench"  # input keys of the attached files
 
 
 def parse_specs(specs: list[str] | None) -> dict[str, list[Path]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 
-PROBES = ("probe:tls",)
+TLS_PROBE = "probe:tls"  # input key of the TLS probe (collect/probes.py)
+PROBES = (TLS_PROBE,)
 
 
 @functools.cache

@@ -353,6 +353,7 @@ AWS: dict[tuple[str, str], dict] = {
                 "Features[].Name", "Features[].Status", "Features[].UpdatedAt",
                 "Features[].AdditionalConfiguration[].Name", "Features[].AdditionalConfiguration[].Status"),
         "Tags": TAG_MAP},
+    ("ec2", "DescribeRegions"): _under("Regions[]", _keep("RegionName", "Endpoint", "OptInStatus")),
     ("ec2", "DescribeVpcs"): _under("Vpcs[]", {
         **_keep("VpcId", "CidrBlock", "State", "OwnerId", "IsDefault", "DhcpOptionsId", "InstanceTenancy",
                 "CidrBlockAssociationSet[].CidrBlock", "CidrBlockAssociationSet[].AssociationId",

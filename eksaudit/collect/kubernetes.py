@@ -67,6 +67,21 @@ BY_KIND = {k.kind: k for k in KINDS}
 # The shipped RBAC roles grant exactly this (eksaudit.policies).
 VERBS = ("list",)
 BY_PLURAL = {k.plural: k for k in KINDS}
+
+
+def _input(plural: str) -> str:
+    return BY_PLURAL[plural].input  # a KeyError at import for a kind the collector does not read
+
+
+# Input keys of the kinds, for frames and checks (never typed as strings there).
+NAMESPACES, NODES, PODS, SERVICE_ACCOUNTS = (_input(p) for p in ("namespaces", "nodes", "pods", "serviceaccounts"))
+SECRETS, CONFIGMAPS, SERVICES = (_input(p) for p in ("secrets", "configmaps", "services"))
+DEPLOYMENTS, DAEMONSETS, STATEFULSETS, REPLICASETS = (_input(p) for p in ("deployments", "daemonsets", "statefulsets",
+                                                                           "replicasets"))
+JOBS, CRONJOBS, NETWORK_POLICIES = (_input(p) for p in ("jobs", "cronjobs", "networkpolicies"))
+ROLES, ROLE_BINDINGS, CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS = (_input(p) for p in (
+    "roles", "rolebindings", "clusterroles", "clusterrolebindings"))
+SECURITY_GROUP_POLICIES = _input("securitygrouppolicies")
 PAGE = 500
 
 

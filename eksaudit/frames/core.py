@@ -6,6 +6,8 @@ import dataclasses
 
 import pandas as pd
 
+from ..collect.steps.core import DESCRIBE_CLUSTER, DESCRIBE_REGIONS, LIST_CLUSTERS, LIST_NODEGROUPS
+from ..collect.steps.iam import DESCRIBE_NODEGROUP
 from . import Frames, frame
 
 
@@ -59,11 +61,6 @@ def clusters(f: Frames) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-DESCRIBE_REGIONS = "aws:ec2:DescribeRegions"
-LIST_CLUSTERS = "aws:eks:ListClusters"
-DESCRIBE_CLUSTER = "aws:eks:DescribeCluster"
-LIST_NODEGROUPS = "aws:eks:ListNodegroups"
-DESCRIBE_NODEGROUP = "aws:eks:DescribeNodegroup"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +101,8 @@ def _cause(entries: list[dict]) -> str:
     return describe(entries[0].get("error") or {}) if entries else "not collected"
 
 
-@frame("cluster_inventory", [])
+@frame("cluster_inventory", [], soft_inputs=[DESCRIBE_REGIONS, LIST_CLUSTERS, DESCRIBE_CLUSTER, LIST_NODEGROUPS,
+                                             DESCRIBE_NODEGROUP])
 def cluster_inventory(f: Frames) -> Inventory:
     """Not a DataFrame: the account's clusters in every enabled region (eksaudit.frames.core.Inventory). Its
     inputs (DescribeRegions, ListClusters, DescribeCluster, ListNodegroups, DescribeNodegroup in every region)
@@ -156,6 +154,6 @@ def cluster_inventory(f: Frames) -> Inventory:
         for name in ev.load(got[0]).get("nodegroups") or []:
             d = described_ng.get((*key, name))
             if d is None or d["status"] != "ok":
-                node_gaps[key] = f"node group {name} not described ({_cause([d] if d else [])})"
+                node_gaps[key] = f"node group {name} not described ({DESCRIBE_NODEGROUP} {_cause([d] if d else [])})"
                 break
     return Inventory(tuple(clusters), tuple(sorted(set(listed_ok))), tuple(sorted(enabled)), tuple(gaps), node_gaps)

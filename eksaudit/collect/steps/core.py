@@ -7,11 +7,11 @@ compare against the rest of the account (a role no other cluster uses) need all 
 
 from . import each, step
 
-step("sts", "GetCallerIdentity", scope="global")
+GET_CALLER_IDENTITY = step("sts", "GetCallerIdentity", scope="global").input
 # Enabled regions only (AllRegions false): a region not opted in can hold no cluster.
-step("ec2", "DescribeRegions", scope="global", params={"AllRegions": False}, inventory=True)
-step("eks", "ListClusters", inventory=True)
-step("eks", "DescribeCluster", parent=("eks", "ListClusters"), fanout=each("clusters[]", "name"),
-     cluster_param="name", inventory=True)
-step("eks", "ListNodegroups", parent=("eks", "ListClusters"), fanout=each("clusters[]", "clusterName"),
-     cluster_param="clusterName", inventory=True)
+DESCRIBE_REGIONS = step("ec2", "DescribeRegions", scope="global", params={"AllRegions": False}, inventory=True).input
+LIST_CLUSTERS = step("eks", "ListClusters", inventory=True).input
+DESCRIBE_CLUSTER = step("eks", "DescribeCluster", parent=("eks", "ListClusters"), fanout=each("clusters[]", "name"),
+     cluster_param="name", inventory=True).input
+LIST_NODEGROUPS = step("eks", "ListNodegroups", parent=("eks", "ListClusters"), fanout=each("clusters[]", "clusterName"),
+     cluster_param="clusterName", inventory=True).input

@@ -13,16 +13,16 @@ _GAAD = ("iam", "GetAccountAuthorizationDetails")
 _USERS = each("UserDetailList[].UserName", "UserName")
 _CLUSTERS = each("clusters[]", "clusterName")
 
-step("iam", "GetAccountAuthorizationDetails", scope="global")
-step("iam", "ListAccessKeys", scope="global", parent=_GAAD, fanout=_USERS)
-step("iam", "GetLoginProfile", scope="global", parent=_GAAD, fanout=_USERS, absent_codes=("NoSuchEntity",))
-step("iam", "ListMFADevices", scope="global", parent=_GAAD, fanout=_USERS)
-step("iam", "ListOpenIDConnectProviders", scope="global")
+GET_ACCOUNT_AUTHORIZATION_DETAILS = step("iam", "GetAccountAuthorizationDetails", scope="global").input
+LIST_ACCESS_KEYS = step("iam", "ListAccessKeys", scope="global", parent=_GAAD, fanout=_USERS).input
+GET_LOGIN_PROFILE = step("iam", "GetLoginProfile", scope="global", parent=_GAAD, fanout=_USERS, absent_codes=("NoSuchEntity",)).input
+LIST_MFA_DEVICES = step("iam", "ListMFADevices", scope="global", parent=_GAAD, fanout=_USERS).input
+LIST_OPEN_ID_CONNECT_PROVIDERS = step("iam", "ListOpenIDConnectProviders", scope="global").input
 
-step("eks", "ListPodIdentityAssociations", parent=("eks", "ListClusters"), fanout=_CLUSTERS,
-     cluster_param="clusterName")
-step("eks", "ListAccessEntries", parent=("eks", "ListClusters"), fanout=_CLUSTERS, cluster_param="clusterName")
-step("eks", "ListAddons", parent=("eks", "ListClusters"), fanout=_CLUSTERS, cluster_param="clusterName")
+LIST_POD_IDENTITY_ASSOCIATIONS = step("eks", "ListPodIdentityAssociations", parent=("eks", "ListClusters"), fanout=_CLUSTERS,
+     cluster_param="clusterName").input
+LIST_ACCESS_ENTRIES = step("eks", "ListAccessEntries", parent=("eks", "ListClusters"), fanout=_CLUSTERS, cluster_param="clusterName").input
+LIST_ADDONS = step("eks", "ListAddons", parent=("eks", "ListClusters"), fanout=_CLUSTERS, cluster_param="clusterName").input
 
 
 def per_cluster(list_key: str, param: str):
@@ -43,10 +43,10 @@ def per_cluster(list_key: str, param: str):
     return fan
 
 
-step("eks", "DescribeNodegroup", parent=("eks", "ListNodegroups"), fanout=per_cluster("nodegroups", "nodegroupName"),
-     cluster_param="clusterName", inventory=True)
-step("eks", "DescribeAddon", parent=("eks", "ListAddons"), fanout=per_cluster("addons", "addonName"),
-     cluster_param="clusterName")
+DESCRIBE_NODEGROUP = step("eks", "DescribeNodegroup", parent=("eks", "ListNodegroups"), fanout=per_cluster("nodegroups", "nodegroupName"),
+     cluster_param="clusterName", inventory=True).input
+DESCRIBE_ADDON = step("eks", "DescribeAddon", parent=("eks", "ListAddons"), fanout=per_cluster("addons", "addonName"),
+     cluster_param="clusterName").input
 
-step("ecr", "GetRepositoryPolicy", parent=("ecr", "DescribeRepositories"),
-     fanout=each("repositories[].repositoryName", "repositoryName"), absent_codes=("RepositoryPolicyNotFoundException",))
+GET_REPOSITORY_POLICY = step("ecr", "GetRepositoryPolicy", parent=("ecr", "DescribeRepositories"),
+     fanout=each("repositories[].repositoryName", "repositoryName"), absent_codes=("RepositoryPolicyNotFoundException",)).input

@@ -45,12 +45,12 @@ def _scan_calls(data: dict, region: str, parent_params: dict | None = None) -> l
     return [c for repo in sorted(calls) for c in calls[repo] if repo]
 
 
-step("ecr", "DescribeRepositories")
-step("ecr", "GetRegistryScanningConfiguration")
-step("ecr", "DescribeImages", parent=("ecr", "DescribeRepositories"),
-     fanout=each("repositories[].repositoryName", "repositoryName"))
-step("ecr", "GetLifecyclePolicy", parent=("ecr", "DescribeRepositories"),
-     fanout=each("repositories[].repositoryName", "repositoryName"), absent_codes=("LifecyclePolicyNotFoundException",))
-step("ecr", "DescribeImageScanFindings", parent=("ecr", "DescribeImages"), fanout=_scan_calls,
-     absent_codes=("ScanNotFoundException",))
-step("ecr", "BatchGetImage", parent=("ecr", "DescribeImages"), fanout=_manifest_calls)
+DESCRIBE_REPOSITORIES = step("ecr", "DescribeRepositories").input
+GET_REGISTRY_SCANNING_CONFIGURATION = step("ecr", "GetRegistryScanningConfiguration").input
+DESCRIBE_IMAGES = step("ecr", "DescribeImages", parent=("ecr", "DescribeRepositories"),
+     fanout=each("repositories[].repositoryName", "repositoryName")).input
+GET_LIFECYCLE_POLICY = step("ecr", "GetLifecyclePolicy", parent=("ecr", "DescribeRepositories"),
+     fanout=each("repositories[].repositoryName", "repositoryName"), absent_codes=("LifecyclePolicyNotFoundException",)).input
+DESCRIBE_IMAGE_SCAN_FINDINGS = step("ecr", "DescribeImageScanFindings", parent=("ecr", "DescribeImages"), fanout=_scan_calls,
+     absent_codes=("ScanNotFoundException",)).input
+BATCH_GET_IMAGE = step("ecr", "BatchGetImage", parent=("ecr", "DescribeImages"), fanout=_manifest_calls).input

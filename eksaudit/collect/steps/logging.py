@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from . import each, step
 
-step("logs", "DescribeLogGroups")
-step("logs", "DescribeMetricFilters")
-step("cloudwatch", "DescribeAlarms")
-step("cloudtrail", "DescribeTrails")
-step("cloudtrail", "GetTrailStatus", parent=("cloudtrail", "DescribeTrails"), fanout=each("trailList[].TrailARN", "Name"))
-step("cloudtrail", "GetEventSelectors", parent=("cloudtrail", "DescribeTrails"),
-     fanout=each("trailList[].TrailARN", "TrailName"))
+DESCRIBE_LOG_GROUPS = step("logs", "DescribeLogGroups").input
+DESCRIBE_METRIC_FILTERS = step("logs", "DescribeMetricFilters").input
+DESCRIBE_ALARMS = step("cloudwatch", "DescribeAlarms").input
+DESCRIBE_TRAILS = step("cloudtrail", "DescribeTrails").input
+GET_TRAIL_STATUS = step("cloudtrail", "GetTrailStatus", parent=("cloudtrail", "DescribeTrails"), fanout=each("trailList[].TrailARN", "Name")).input
+GET_EVENT_SELECTORS = step("cloudtrail", "GetEventSelectors", parent=("cloudtrail", "DescribeTrails"),
+     fanout=each("trailList[].TrailARN", "TrailName")).input
 
 
 def trail_buckets(data: dict, region: str, parent_params: dict | None = None) -> list[dict]:
@@ -26,15 +26,15 @@ def trail_buckets(data: dict, region: str, parent_params: dict | None = None) ->
 
 _TRAILS = ("cloudtrail", "DescribeTrails")
 # The account's own buckets: a trail bucket missing from this list is held by another account.
-step("s3", "ListBuckets", scope="global")
-step("s3", "GetBucketPolicy", parent=_TRAILS, fanout=trail_buckets, absent_codes=("NoSuchBucketPolicy",))
-step("s3", "GetBucketPolicyStatus", parent=_TRAILS, fanout=trail_buckets, absent_codes=("NoSuchBucketPolicy",))
-step("s3", "GetBucketAcl", parent=_TRAILS, fanout=trail_buckets)
-step("s3", "GetPublicAccessBlock", parent=_TRAILS, fanout=trail_buckets,
-     absent_codes=("NoSuchPublicAccessBlockConfiguration",))
-step("s3", "GetObjectLockConfiguration", parent=_TRAILS, fanout=trail_buckets,
-     absent_codes=("ObjectLockConfigurationNotFoundError",))
-step("s3", "GetBucketVersioning", parent=_TRAILS, fanout=trail_buckets)
+LIST_BUCKETS = step("s3", "ListBuckets", scope="global").input
+GET_BUCKET_POLICY = step("s3", "GetBucketPolicy", parent=_TRAILS, fanout=trail_buckets, absent_codes=("NoSuchBucketPolicy",)).input
+GET_BUCKET_POLICY_STATUS = step("s3", "GetBucketPolicyStatus", parent=_TRAILS, fanout=trail_buckets, absent_codes=("NoSuchBucketPolicy",)).input
+GET_BUCKET_ACL = step("s3", "GetBucketAcl", parent=_TRAILS, fanout=trail_buckets).input
+GET_PUBLIC_ACCESS_BLOCK = step("s3", "GetPublicAccessBlock", parent=_TRAILS, fanout=trail_buckets,
+     absent_codes=("NoSuchPublicAccessBlockConfiguration",)).input
+GET_OBJECT_LOCK_CONFIGURATION = step("s3", "GetObjectLockConfiguration", parent=_TRAILS, fanout=trail_buckets,
+     absent_codes=("ObjectLockConfigurationNotFoundError",)).input
+GET_BUCKET_VERSIONING = step("s3", "GetBucketVersioning", parent=_TRAILS, fanout=trail_buckets).input
 
-step("guardduty", "ListDetectors")
-step("guardduty", "GetDetector", parent=("guardduty", "ListDetectors"), fanout=each("DetectorIds[]", "DetectorId"))
+LIST_DETECTORS = step("guardduty", "ListDetectors").input
+GET_DETECTOR = step("guardduty", "GetDetector", parent=("guardduty", "ListDetectors"), fanout=each("DetectorIds[]", "DetectorId")).input

@@ -3,13 +3,7 @@ ECR repository keys and tags, and Secrets Manager metadata (ListSecrets only: ne
 
 from __future__ import annotations
 
-from . import STEPS, each, step
-
-
-def _once(service: str, operation: str, **kwargs) -> None:
-    """Declare a step unless another domain already reads it (its declaration then serves both)."""
-    if not any(s.key == (service, operation) for s in STEPS):
-        step(service, operation, **kwargs)
+from . import each, step
 
 
 def _batches(path: str, param: str, size: int) -> object:
@@ -37,19 +31,19 @@ def _unique(path: str, param: str) -> object:
     return fan
 
 
-_once("ec2", "DescribeVpcs")
-_once("ec2", "DescribeSecurityGroups")
-_once("ec2", "DescribeVpcEndpoints")
-_once("elbv2", "DescribeLoadBalancers")
-_once("elbv2", "DescribeListeners", parent=("elbv2", "DescribeLoadBalancers"),
-      fanout=each("LoadBalancers[].LoadBalancerArn", "LoadBalancerArn"))
-_once("elbv2", "DescribeTags", parent=("elbv2", "DescribeLoadBalancers"),
-      fanout=_batches("LoadBalancers[].LoadBalancerArn", "ResourceArns", 20))
-_once("elbv2", "DescribeSSLPolicies")
-_once("ecr", "ListTagsForResource", parent=("ecr", "DescribeRepositories"),
-      fanout=each("repositories[].repositoryArn", "resourceArn"))
-_once("kms", "DescribeKey", parent=("ecr", "DescribeRepositories"),
-      fanout=_unique("repositories[].encryptionConfiguration.kmsKey", "KeyId"))
-_once("kms", "ListAliases")
-_once("secretsmanager", "ListSecrets")
-_once("ec2", "DescribeSubnets")
+DESCRIBE_VPCS = step("ec2", "DescribeVpcs").input
+DESCRIBE_SECURITY_GROUPS = step("ec2", "DescribeSecurityGroups").input
+DESCRIBE_VPC_ENDPOINTS = step("ec2", "DescribeVpcEndpoints").input
+DESCRIBE_LOAD_BALANCERS = step("elbv2", "DescribeLoadBalancers").input
+DESCRIBE_LISTENERS = step("elbv2", "DescribeListeners", parent=("elbv2", "DescribeLoadBalancers"),
+      fanout=each("LoadBalancers[].LoadBalancerArn", "LoadBalancerArn")).input
+DESCRIBE_TAGS = step("elbv2", "DescribeTags", parent=("elbv2", "DescribeLoadBalancers"),
+      fanout=_batches("LoadBalancers[].LoadBalancerArn", "ResourceArns", 20)).input
+DESCRIBE_SSL_POLICIES = step("elbv2", "DescribeSSLPolicies").input
+LIST_TAGS_FOR_RESOURCE = step("ecr", "ListTagsForResource", parent=("ecr", "DescribeRepositories"),
+      fanout=each("repositories[].repositoryArn", "resourceArn")).input
+DESCRIBE_KEY = step("kms", "DescribeKey", parent=("ecr", "DescribeRepositories"),
+      fanout=_unique("repositories[].encryptionConfiguration.kmsKey", "KeyId")).input
+LIST_ALIASES = step("kms", "ListAliases").input
+LIST_SECRETS = step("secretsmanager", "ListSecrets").input
+DESCRIBE_SUBNETS = step("ec2", "DescribeSubnets").input
