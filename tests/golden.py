@@ -30,12 +30,23 @@ RECORDING = os.environ.get("EKSAUDIT_GOLDEN") == "record"
 _recorded: dict[str, list] = {}
 
 
+# What differs between runs of the same fixture test: temporary paths, and dates and ages of fixtures made
+# relative to the day the test runs.
+VOLATILE = [(re.compile(r"/tmp/\S+"), "<tmp>"), (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+            (re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?"), "<date>"),
+            (re.compile(r"\b\d+(\.\d+)? (day|days|hours|hour)\b"), "N \\2")]
+
+
+def _stable(value: str) -> str:
+    for pattern, replacement in VOLATILE:
+        value = pattern.sub(replacement, value)
+    return value
+
+
 def rows(df: pd.DataFrame) -> list[list[str]]:
-    """Findings as sorted rows, without what differs between runs of the same test (tmp paths, run ids)."""
-    out = []
-    for r in df.reindex(columns=COLUMNS).fillna("").astype(str).itertuples(index=False):
-        out.append([re.sub(r"/tmp/\S+", "<tmp>", v) for v in r])
-    return sorted(out)
+    """Findings as sorted rows, without what differs between runs of the same test."""
+    return sorted([_stable(v) for v in r] for r in df.reindex(columns=COLUMNS).fillna("").astype(str)
+                  .itertuples(index=False))
 
 
 def stored() -> dict[str, list]:
