@@ -28,7 +28,7 @@ def _fix(kind: str, code: str, source: str, inputs: list[str], cluster: str) -> 
     if kind == "access-denied":
         if source == "k8s":
             return f"bind the eksaudit reader ClusterRole (policies/eksaudit-reader-rbac.yaml){where}"
-        from .policies import action_for
+        from .least_privilege import action_for
 
         actions = sorted({action_for(*k.split(":")[1:3]) for k in inputs if k.startswith("aws:")})
         return "allow " + ", ".join(actions) + " to the auditing identity (policies/eksaudit-readonly-iam.json)"

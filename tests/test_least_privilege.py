@@ -16,7 +16,7 @@ import botocore.session
 import pytest
 import yaml
 
-from eksaudit import policies
+from eksaudit import least_privilege
 from eksaudit.collect.kubernetes import KINDS, VERBS
 from eksaudit.collect.steps import plan
 
@@ -24,25 +24,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_shipped_iam_policy_is_generated():
-    assert policies.IAM_FILE.is_file(), "run: python -m eksaudit.policies --write"
-    assert policies.IAM_FILE.read_text(encoding="utf-8") == policies.iam_text(), (
-        "policies/eksaudit-readonly-iam.json is stale: run python -m eksaudit.policies --write")
+    assert least_privilege.IAM_FILE.is_file(), "run: python -m eksaudit.least_privilege --write"
+    assert least_privilege.IAM_FILE.read_text(encoding="utf-8") == least_privilege.iam_text(), (
+        "policies/eksaudit-readonly-iam.json is stale: run python -m eksaudit.least_privilege --write")
 
 
 def test_shipped_rbac_is_generated():
-    assert policies.RBAC_FILE.read_text(encoding="utf-8") == policies.rbac_text(), (
-        "policies/eksaudit-reader-rbac.yaml is stale: run python -m eksaudit.policies --write")
+    assert least_privilege.RBAC_FILE.read_text(encoding="utf-8") == least_privilege.rbac_text(), (
+        "policies/eksaudit-reader-rbac.yaml is stale: run python -m eksaudit.least_privilege --write")
 
 
 def test_iam_policy_is_exactly_the_plan_and_only_reads():
-    doc = json.loads(policies.IAM_FILE.read_text())
+    doc = json.loads(least_privilege.IAM_FILE.read_text())
     [stmt] = doc["Statement"]
     assert stmt["Effect"] == "Allow" and stmt["Resource"] == "*"
     actions = stmt["Action"]
     assert actions == sorted(set(actions)), "no duplicates, sorted"
-    assert set(actions) == {policies.action_for(*s.key) for s in plan()}
+    assert set(actions) == {least_privilege.action_for(*s.key) for s in plan()}
     assert not [a for a in actions if "*" in a], "no wildcards"
-    writes = [a for a in actions if not policies.is_read_action(a)]
+    writes = [a for a in actions if not least_privilege.is_read_action(a)]
     assert not writes, f"non-read actions in the policy: {writes}"
     assert "secretsmanager:GetSecretValue" not in actions
 
@@ -53,22 +53,22 @@ def test_every_planned_operation_exists_in_botocore():
     for s in plan():
         model = session.get_service_model(s.service)
         assert s.operation in model.operation_names, s
-        assert policies.is_read_action(f"x:{s.operation}"), f"{s.input} is not a read"
+        assert least_privilege.is_read_action(f"x:{s.operation}"), f"{s.input} is not a read"
 
 
 def test_is_read_action():
-    assert policies.is_read_action("eks:DescribeCluster")
-    assert policies.action_for("s3", "ListBuckets") == "s3:ListAllMyBuckets"
-    assert policies.action_for("cloudwatch", "DescribeAlarms") == "cloudwatch:DescribeAlarms"
-    assert policies.action_for("elbv2", "DescribeLoadBalancers") == "elasticloadbalancing:DescribeLoadBalancers"
-    assert policies.is_read_action("iam:GetAccountAuthorizationDetails")
-    assert not policies.is_read_action("eks:UpdateClusterConfig")
-    assert not policies.is_read_action("secretsmanager:GetSecretValue")
+    assert least_privilege.is_read_action("eks:DescribeCluster")
+    assert least_privilege.action_for("s3", "ListBuckets") == "s3:ListAllMyBuckets"
+    assert least_privilege.action_for("cloudwatch", "DescribeAlarms") == "cloudwatch:DescribeAlarms"
+    assert least_privilege.action_for("elbv2", "DescribeLoadBalancers") == "elasticloadbalancing:DescribeLoadBalancers"
+    assert least_privilege.is_read_action("iam:GetAccountAuthorizationDetails")
+    assert not least_privilege.is_read_action("eks:UpdateClusterConfig")
+    assert not least_privilege.is_read_action("secretsmanager:GetSecretValue")
 
 
 def test_shipped_secrets_rbac_is_generated():
-    assert policies.SECRETS_RBAC_FILE.read_text(encoding="utf-8") == policies.secrets_rbac_text(), (
-        "policies/eksaudit-secrets-rbac.yaml is stale: run python -m eksaudit.policies --write")
+    assert least_privilege.SECRETS_RBAC_FILE.read_text(encoding="utf-8") == least_privilege.secrets_rbac_text(), (
+        "policies/eksaudit-secrets-rbac.yaml is stale: run python -m eksaudit.least_privilege --write")
 
 
 def _granted(path) -> tuple[dict, dict[tuple[str, str], set[str]]]:
@@ -76,7 +76,7 @@ def _granted(path) -> tuple[dict, dict[tuple[str, str], set[str]]]:
     [role] = [d for d in docs if d["kind"] == "ClusterRole"]
     [binding] = [d for d in docs if d["kind"] == "ClusterRoleBinding"]
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
-    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": policies.GROUP}]
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": least_privilege.GROUP}]
     granted: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
         assert set(rule) == {"apiGroups", "resources", "verbs"}, "no resourceNames/nonResourceURLs"
@@ -91,16 +91,16 @@ def test_rbac_default_role_lists_the_kinds_but_not_secrets():
     """Only the verb the collector uses (list: no get, no watch), on every kind it reads except Secrets, whose
     list would hand every Secret's value (service account tokens included) to whoever holds the role."""
     assert VERBS == ("list",)
-    _, granted = _granted(policies.RBAC_FILE)
+    _, granted = _granted(least_privilege.RBAC_FILE)
     assert set(granted) == {(k.group, k.plural) for k in KINDS} - {("", "secrets")}
     assert all(v == {"list"} for v in granted.values()), granted
 
 
 def test_rbac_opt_in_role_adds_only_listing_secrets():
-    role, granted = _granted(policies.SECRETS_RBAC_FILE)
+    role, granted = _granted(least_privilege.SECRETS_RBAC_FILE)
     assert granted == {("", "secrets"): {"list"}}
-    assert role["metadata"]["name"] != policies.ROLE_NAME
-    assert "Trade-off" in policies.SECRETS_RBAC_FILE.read_text(), "the file says what it gives away"
+    assert role["metadata"]["name"] != least_privilege.ROLE_NAME
+    assert "Trade-off" in least_privilege.SECRETS_RBAC_FILE.read_text(), "the file says what it gives away"
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +113,9 @@ def rbac_runs(demo_env, tmp_path_factory):
 
     target, source, extra = demo_env
     kube = extra["kube"]
-    default = policies.rbac_rules()
+    default = least_privilege.rbac_rules()
     runs = {}
-    for name, rules in (("full", None), ("default", default), ("opt-in", default + policies.rbac_rules(opt_in=True))):
+    for name, rules in (("full", None), ("default", default), ("opt-in", default + least_privilege.rbac_rules(opt_in=True))):
         kube.rbac, start = rules, len(kube.requests)
         try:
             ev = Evidence(collect(target, source, tmp_path_factory.mktemp(f"rbac-{name}"),
@@ -217,7 +217,7 @@ def enforced_main(out: str) -> None:
     _patch_moto_action_names()
     out_dir = Path(out)
     result: dict = {}
-    shipped = json.loads(policies.IAM_FILE.read_text())
+    shipped = json.loads(least_privilege.IAM_FILE.read_text())
     # The three collections are compared: one instant for all, or an age could change between them.
     with clock.frozen(second_before_midnight()), demo_environment() as (target, source, extra):
         acct = extra["account"]
@@ -233,7 +233,7 @@ def enforced_main(out: str) -> None:
 
         def record(t: AwsTarget, called: set) -> None:
             def hook(model, **_):
-                called.add(policies.action_for(model.service_model.service_name, model.name))
+                called.add(least_privilege.action_for(model.service_model.service_name, model.name))
             t.session().events.register("before-call", hook)
 
         reader = user("eksaudit-reader", shipped)
@@ -279,12 +279,12 @@ def enforced(tmp_path_factory):
 
 def test_demo_calls_only_policy_actions(enforced):
     """Every AWS action the demo audit performs is a read listed in the policy; report what the demo never called."""
-    policy = set(json.loads(policies.IAM_FILE.read_text())["Statement"][0]["Action"])
+    policy = set(json.loads(least_privilege.IAM_FILE.read_text())["Statement"][0]["Action"])
     called = set(enforced["called_full"])
     assert called, "the recording hook saw no call"
-    assert all(policies.is_read_action(a) for a in called), called
+    assert all(least_privilege.is_read_action(a) for a in called), called
     assert called <= policy, f"called but not in the policy: {sorted(called - policy)}"
-    assert policy <= {policies.action_for(*s.key) for s in plan()}
+    assert policy <= {least_privilege.action_for(*s.key) for s in plan()}
     never = sorted(policy - called)
     print(f"policy actions the demo never called (nothing to fan out to in moto): {never or 'none'}")
     assert set(enforced["called_reader"]) == called, "the restricted principal made the same calls"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eksaudit import policies
+from eksaudit import least_privilege
 from eksaudit.collect import kubernetes as k8s
 from eksaudit.collect.redact import REDACTED, is_hash
 from eksaudit.collect.steps import plan
@@ -102,7 +102,7 @@ def test_secret_objects_were_read_and_redacted(demo_pack):
 
 def test_collector_never_calls_a_secret_value_api():
     ops = {(s.service, s.operation) for s in plan()}
-    bad = [op for op in ops if op[1] in policies.NEVER or "SecretValue" in op[1] or "Decrypt" in op[1]]
+    bad = [op for op in ops if op[1] in least_privilege.NEVER or "SecretValue" in op[1] or "Decrypt" in op[1]]
     assert not bad, bad
     assert all(op[1].startswith(("List", "Describe")) for op in ops if op[0] == "secretsmanager"), ops
 

@@ -64,7 +64,7 @@ KINDS = [
 ]
 BY_KIND = {k.kind: k for k in KINDS}
 # The only Kubernetes verb the collector uses: whole collections, never one object by name (get) nor a watch.
-# The shipped RBAC roles grant exactly this (eksaudit.policies).
+# The shipped RBAC roles grant exactly this (eksaudit.least_privilege).
 VERBS = ("list",)
 BY_PLURAL = {k.plural: k for k in KINDS}
 

@@ -34,7 +34,7 @@ class Step:
 
     @property
     def iam_action(self) -> str:
-        from ..policies import action_for
+        from ..least_privilege import action_for
 
         return action_for(self.service, self.operation)
 
