@@ -7,7 +7,8 @@ Two stored copies, made before a reshaping and compared after it:
   compared by test_golden.py.
 
 A deliberate change of findings rewrites them: `EKSAUDIT_GOLDEN=record python -m pytest tests/test_checks_*.py
-tests/test_engine.py` and `python -m tests.golden --write-demo`, and the diff is reviewed like code.
+tests/test_engine.py` and `python -m tests.golden --demo-findings` (or `--write-demo` to collect the demo
+evidence afresh first), and the diff is reviewed like code.
 """
 
 from __future__ import annotations
@@ -105,5 +106,7 @@ def write_demo(evidence: Path | None = None) -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write-demo"]:
         write_demo()
+    elif sys.argv[1:] == ["--demo-findings"]:
+        DEMO_FINDINGS.write_text(json.dumps(demo_rows(), indent=0) + "\n")
     else:
-        sys.exit("usage: python -m tests.golden --write-demo")
+        sys.exit("usage: python -m tests.golden --write-demo | --demo-findings")
