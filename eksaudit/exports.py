@@ -83,7 +83,8 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
         refs = dict(getattr(chk, "references", {}) or {})
         standards = [STANDARD] + ([CIS_EKS] if refs.get("cis_eks") else [])
         requirements = list(chk.requirements) if chk else []
-        requirements += [f"{CIS_EKS} {refs['cis_eks']}"] if refs.get("cis_eks") else []
+        cis = refs.get("cis_eks") or []
+        requirements += [f"{CIS_EKS} {c}" for c in ([cis] if isinstance(cis, str) else cis)]
         compliance = {"control": rec["check_id"], "standards": standards, "requirements": requirements,
                       "status": cstatus, "status_id": cstatus_id, "status_code": rec["status"],
                       "status_detail": rec["reason"]}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import render
-from .checks import Check, load, run_checks, use_checks_dir
+from .checks import Check, load, references_text, run_checks, use_checks_dir
 from .evidence import Evidence
 from .findings import SEVERITY_RANK, STATUSES
 from .views.show import show_html
@@ -81,7 +81,7 @@ def show_check(ctx: Context, check_id: str) -> None:
     f = f.assign(_o=f["status"].map(order)).sort_values("_o", kind="stable").drop(columns="_o")
     tally = ", ".join(f"{render.status_badge(s)} {n}" for s, n in f["status"].value_counts().reindex(STATUSES)
                       .dropna().astype(int).items() if n)
-    refs = "; ".join(f"{k}: {v}" for k, v in chk.references.items())
+    refs = references_text(chk.references) or "no peer tool checks exactly this"
     head = (f'<div class="ek-card"><h3 id="{render.esc(check_id)}">{render.esc(check_id)} — {render.esc(chk.title)} '
             f'{render.severity_badge(chk.severity)}</h3>'
             f"<p><b>Practice</b> ({render.esc(', '.join(chk.requirements))}). {render.esc(chk.practice)}</p>"

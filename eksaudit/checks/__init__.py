@@ -39,7 +39,7 @@ class Check:
     frames: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()  # evidence inputs read directly, beyond those of the frames
     params: dict = dataclasses.field(default_factory=dict)  # parameter name -> default
-    references: dict = dataclasses.field(default_factory=dict)  # cis_eks, securityhub, prowler, ...
+    references: dict = dataclasses.field(default_factory=dict)  # framework -> control IDs (FRAMEWORKS)
     requirements: tuple[str, ...] = ()  # the practices this check audits, e.g. ("R-IAM-1",)
     soft_inputs: tuple[str, ...] = ()  # read for some verdicts only: the check itself says ERROR where they failed
 
@@ -64,6 +64,15 @@ def _expand(keys: list[str]) -> list[str]:
 
 
 CATALOG: dict[str, Check] = {}
+# The peers a check's references may name: framework -> control IDs of that framework that test the same thing.
+FRAMEWORKS = {"cis_eks": "CIS Amazon EKS Benchmark", "securityhub": "AWS Security Hub", "prowler": "Prowler",
+              "kubescape": "Kubescape", "hardeneks": "hardeneks"}
+
+
+def references_text(refs: dict) -> str:
+    """"CIS Amazon EKS Benchmark 4.1.5; Prowler iam_x, iam_y" for pages and tables."""
+    return "; ".join(f"{FRAMEWORKS.get(k, k)} {', '.join(v) if isinstance(v, (list, tuple)) else v}"
+                     for k, v in refs.items())
 _BUILTIN: set[str] = set()  # IDs registered by eksaudit's own modules (whoever imported them first)
 _DIR_CHECKS: dict[str, set[str]] = {}  # --checks-dir folder -> IDs its files registered (imported once)
 _ACTIVE_DIRS: set[str] = set()  # folders whose checks are in the catalog now
@@ -307,6 +316,6 @@ def catalog_frame() -> pd.DataFrame:
     return pd.DataFrame([{
         "id": c.id, "domain": c.domain, "title": c.title, "severity": c.severity, "requirements": ", ".join(c.requirements),
         "practice": c.practice, "rationale": c.rationale, "remediation": c.remediation,
-        "references": "; ".join(f"{k}: {v}" for k, v in c.references.items()),
+        "references": references_text(c.references),
         "inputs": ", ".join(c.all_inputs()), "soft_inputs": ", ".join(c.all_soft_inputs()), "params": ", ".join(f"{k}={v!r}" for k, v in c.params.items()),
     } for c in load().values()])

@@ -15,6 +15,7 @@ RESOURCE_TYPES = frozenset({
     "iam-user", "iam-group", "iam-role", "iam-principal", "ecr-repository", "image", "vpc-endpoint",
     "security-group", "load-balancer", "listener", "trail", "s3-bucket", "log-group", "alarm",
     "guardduty-detector", "secrets-manager-secret", "kms-key", "cis-benchmark-test", "benchmark-run",
+    "kube-bench-result", "docker-bench-result", "evidence", "check",
 })
 
 SYSTEM_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"]
