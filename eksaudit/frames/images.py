@@ -8,7 +8,17 @@ import re
 
 import pandas as pd
 
+from ..collect.attachments import DOCKER_BENCH, KUBE_BENCH
 from ..collect.faults import describe
+from ..collect.kubernetes import CRONJOBS, JOBS
+from ..collect.steps.images import (
+    BATCH_GET_IMAGE,
+    DESCRIBE_IMAGE_SCAN_FINDINGS,
+    DESCRIBE_IMAGES,
+    DESCRIBE_REPOSITORIES,
+    GET_LIFECYCLE_POLICY,
+    GET_REGISTRY_SCANNING_CONFIGURATION,
+)
 from ..ingest import docker_bench, kube_bench
 from . import Frames, frame
 from .core import ref
@@ -36,12 +46,12 @@ def split_image(image: str) -> dict:
             "ecr_account": m.group(1) if m else "", "ecr_region": m.group(3) if m else ""}
 
 
-@frame("ecr_repositories", ["aws:ecr:DescribeRepositories"])
+@frame("ecr_repositories", [DESCRIBE_REPOSITORIES])
 def ecr_repositories(f: Frames) -> pd.DataFrame:
     """One row per ECR repository: account_id, region, repository, arn, uri, encryption_type, kms_key,
     scan_on_push, tag_mutability, created, evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:ecr:DescribeRepositories"):
+    for entry, data in f.evidence.responses(DESCRIBE_REPOSITORIES):
         for r in data.get("repositories", []):
             enc = r.get("encryptionConfiguration") or {}
             rows.append({
@@ -60,7 +70,8 @@ def ecr_repositories(f: Frames) -> pd.DataFrame:
 # ---- shared helpers -------------------------------------------------------------------------------------
 
 SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"]
-ECR_IMAGE_INPUTS = ["aws:ecr:DescribeRepositories", "aws:ecr:DescribeImages", "aws:ecr:DescribeImageScanFindings"]
+COUNT_COLS = [s.lower() for s in SEVERITIES]  # one finding count column per severity
+ECR_IMAGE_INPUTS = [DESCRIBE_REPOSITORIES, DESCRIBE_IMAGES, DESCRIBE_IMAGE_SCAN_FINDINGS]
 
 
 def collected_at(ev) -> pd.Timestamp:
@@ -78,21 +89,15 @@ def _ts(value) -> pd.Timestamp | None:
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
-def _raw(ev, entry: dict) -> bytes:
-    """An attached file's bytes, exactly as given (attachments are not JSON evidence), read inside the evidence
-    folder only (an unreadable one is left out here and reported by `Evidence.errors`)."""
-    return ev.load(entry)
-
-
 # ---- ECR --------------------------------------------------------------------------------------------------
 
 
-@frame("ecr_registry_scanning", ["aws:ecr:GetRegistryScanningConfiguration"])
+@frame("ecr_registry_scanning", [GET_REGISTRY_SCANNING_CONFIGURATION])
 def ecr_registry_scanning(f: Frames) -> pd.DataFrame:
     """One row per audited region: account_id, region, scan_type (BASIC|ENHANCED), rules (list of
     {scanFrequency, repositoryFilters}), evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:ecr:GetRegistryScanningConfiguration"):
+    for entry, data in f.evidence.responses(GET_REGISTRY_SCANNING_CONFIGURATION):
         cfg = data.get("scanningConfiguration") or {}
         rows.append({"account_id": entry["account"], "region": entry["region"],
                      "scan_type": cfg.get("scanType", "BASIC"), "rules": list(cfg.get("rules") or []),
@@ -123,12 +128,12 @@ def scan_coverage(repo: dict, registry: dict | None) -> tuple[bool | None, str]:
     return False, "scan on push is off and no registry scanning rule covers it"
 
 
-@frame("ecr_lifecycle_policies", ["aws:ecr:GetLifecyclePolicy"])
+@frame("ecr_lifecycle_policies", [GET_LIFECYCLE_POLICY])
 def ecr_lifecycle_policies(f: Frames) -> pd.DataFrame:
     """One row per GetLifecyclePolicy read: account_id, region, repository, status (present|absent|error),
     rule_count, cause (why it could not be read), evidence."""
     rows = []
-    for e in f.evidence.by_input.get("aws:ecr:GetLifecyclePolicy", []):
+    for e in f.evidence.by_input.get(GET_LIFECYCLE_POLICY, []):
         base = {"account_id": e["account"], "region": e["region"], "repository": e["params"].get("repositoryName", "")}
         if e["status"] != "ok":
             rows.append({**base, "status": "error", "rule_count": 0, "cause": describe(e.get("error", {})),
@@ -147,7 +152,7 @@ def ecr_lifecycle_policies(f: Frames) -> pd.DataFrame:
                                        "evidence"])
 
 
-@frame("ecr_images", ["aws:ecr:DescribeImages", "aws:ecr:DescribeImageScanFindings"])
+@frame("ecr_images", [DESCRIBE_IMAGES, DESCRIBE_IMAGE_SCAN_FINDINGS])
 def ecr_images(f: Frames) -> pd.DataFrame:
     """One row per image in the audited ECR repositories.
 
@@ -158,11 +163,11 @@ def ecr_images(f: Frames) -> pd.DataFrame:
     """
     ev = f.evidence
     scans: dict[tuple, tuple[dict, dict | None]] = {}
-    for e in ev.by_input.get("aws:ecr:DescribeImageScanFindings", []):
+    for e in ev.by_input.get(DESCRIBE_IMAGE_SCAN_FINDINGS, []):
         key = (e["region"], e["params"].get("repositoryName", ""), (e["params"].get("imageId") or {}).get("imageDigest"))
         scans[key] = (e, ev.load(e) if e["status"] == "ok" else None)
     rows = []
-    for entry, data in ev.responses("aws:ecr:DescribeImages"):
+    for entry, data in ev.responses(DESCRIBE_IMAGES):
         for d in data.get("imageDetails") or []:
             repo, digest = d.get("repositoryName", entry["params"].get("repositoryName", "")), d.get("imageDigest", "")
             summary = d.get("imageScanFindingsSummary") or {}
@@ -176,7 +181,7 @@ def ecr_images(f: Frames) -> pd.DataFrame:
                 le, ld = lookup
                 scan_ref = ref(le) if le["status"] == "ok" else "evidence/manifest.json"
                 if ld is None:
-                    status, detail = "UNKNOWN", ("the scan lookup failed (aws:ecr:DescribeImageScanFindings "
+                    status, detail = "UNKNOWN", (f"the scan lookup failed ({DESCRIBE_IMAGE_SCAN_FINDINGS} "
                                                f"{describe(le.get('error', {}))})")
                 elif "__absent__" in ld:
                     status, detail = "NOT_SCANNED", "ECR has no scan of this image (ScanNotFoundException)"
@@ -194,11 +199,11 @@ def ecr_images(f: Frames) -> pd.DataFrame:
                 "pushed_at": _ts(d.get("imagePushedAt")), "last_pulled_at": _ts(d.get("lastRecordedPullTime")),
                 "size_bytes": d.get("imageSizeInBytes"), "scan_status": status, "scan_detail": detail,
                 "scan_completed_at": _ts(completed),
-                **{s.lower(): int(counts.get(s, 0) or 0) for s in SEVERITIES},
+                **{c: int(counts.get(s, 0) or 0) for s, c in zip(SEVERITIES, COUNT_COLS)},
                 "evidence": ref(entry, digest), "scan_evidence": scan_ref,
             })
     cols = ["account_id", "region", "registry_id", "repository", "digest", "tags", "pushed_at", "last_pulled_at",
-            "size_bytes", "scan_status", "scan_detail", "scan_completed_at", *[s.lower() for s in SEVERITIES],
+            "size_bytes", "scan_status", "scan_detail", "scan_completed_at", *COUNT_COLS,
             "evidence", "scan_evidence"]
     out = pd.DataFrame(rows, columns=cols)
     for c in ("pushed_at", "last_pulled_at", "scan_completed_at"):
@@ -210,13 +215,13 @@ BASE_NAME = "org.opencontainers.image.base.name"
 BASE_DIGEST = "org.opencontainers.image.base.digest"
 
 
-@frame("ecr_image_bases", ["aws:ecr:BatchGetImage"])
+@frame("ecr_image_bases", [BATCH_GET_IMAGE])
 def ecr_image_bases(f: Frames) -> pd.DataFrame:
     """One row per image whose manifest was requested: account_id, region, repository, digest, status
     (read|not-found|error|unparsable), media_type, base_name and base_digest (the OCI base-image annotations, ""
     when absent), cause, evidence."""
     rows = []
-    for e in f.evidence.by_input.get("aws:ecr:BatchGetImage", []):
+    for e in f.evidence.by_input.get(BATCH_GET_IMAGE, []):
         repo = e["params"].get("repositoryName", "")
         base = {"account_id": e["account"], "region": e["region"], "repository": repo}
         if e["status"] != "ok":
@@ -260,11 +265,11 @@ def container_images(f: Frames) -> pd.DataFrame:
     c = f.containers
     # Regions whose ECR was read (the inventory reaches every region, ECR only the selected ones).
     audited_regions = set(ev.manifest.get("regions") or []) | {
-        e["region"] for e in ev.by_input.get("aws:ecr:DescribeRepositories", []) if e["region"]}
+        e["region"] for e in ev.by_input.get(DESCRIBE_REPOSITORIES, []) if e["region"]}
     repos = {(r.region, r.repository): r for r in f.ecr_repositories.itertuples(index=False)}
-    repo_errors = {e["region"]: describe(e.get("error", {})) for e in ev.errors("aws:ecr:DescribeRepositories")}
+    repo_errors = {e["region"]: describe(e.get("error", {})) for e in ev.errors(DESCRIBE_REPOSITORIES)}
     image_errors = {(e["region"], e["params"].get("repositoryName", "")): describe(e.get("error", {}))
-                    for e in ev.errors("aws:ecr:DescribeImages")}
+                    for e in ev.errors(DESCRIBE_IMAGES)}
     images = f.ecr_images
     by_repo = {k: g for k, g in images.groupby(["region", "repository"])} if not images.empty else {}
     resolved: dict[str, dict] = {}  # image -> its resolution: estates run far fewer images than containers
@@ -273,7 +278,7 @@ def container_images(f: Frames) -> pd.DataFrame:
         out = {**{k: parts[k] for k in ("registry", "repository", "tag", "digest", "ecr_account", "ecr_region")},
                "match": "", "match_detail": "", "image_digest": "", "image_tags": [], "pushed_at": None,
                "scan_status": "", "scan_detail": "", "scan_completed_at": None,
-               **{s.lower(): 0 for s in SEVERITIES}, "tag_mutability": "", "scan_on_push": None,
+               **dict.fromkeys(COUNT_COLS, 0), "tag_mutability": "", "scan_on_push": None,
                "image_evidence": ""}
         region, repo_name = parts["ecr_region"], parts["repository"]
         if parts["ecr_account"] != ev.account or not parts["ecr_account"]:
@@ -283,7 +288,7 @@ def container_images(f: Frames) -> pd.DataFrame:
             out["match"], out["match_detail"] = "region-not-audited", f"ECR region {region} was not audited"
         elif region in repo_errors:
             out["match"], out["match_detail"] = "repositories-unreadable", \
-                f"ECR repositories in {region} could not be listed (aws:ecr:DescribeRepositories {repo_errors[region]})"
+                f"ECR repositories in {region} could not be listed ({DESCRIBE_REPOSITORIES} {repo_errors[region]})"
         elif (region, repo_name) not in repos:
             out["match"], out["match_detail"] = "repository-missing", \
                 f"repository {repo_name} does not exist in {region}"
@@ -293,7 +298,7 @@ def container_images(f: Frames) -> pd.DataFrame:
             if (region, repo_name) in image_errors:
                 out["match"], out["match_detail"] = "images-unreadable", \
                     f"the images of {repo_name} could not be listed " \
-                    f"(aws:ecr:DescribeImages {image_errors[(region, repo_name)]})"
+                    f"({DESCRIBE_IMAGES} {image_errors[(region, repo_name)]})"
             else:
                 g = by_repo.get((region, repo_name))
                 hit = None
@@ -309,13 +314,13 @@ def container_images(f: Frames) -> pd.DataFrame:
                                 "image_digest": hit["digest"], "image_tags": hit["tags"],
                                 "pushed_at": hit["pushed_at"], "scan_status": hit["scan_status"],
                                 "scan_detail": hit["scan_detail"], "scan_completed_at": hit["scan_completed_at"],
-                                **{s.lower(): int(hit[s.lower()]) for s in SEVERITIES},
+                                **{c: int(hit[c]) for c in COUNT_COLS},
                                 "image_evidence": hit["scan_evidence"]})
         resolved[image] = out
     rows = [{**row, **resolved[row["image"]]} for row in c.to_dict("records")]
     cols = list(c.columns) + ["registry", "repository", "tag", "digest", "ecr_account", "ecr_region", "match",
                               "match_detail", "image_digest", "image_tags", "pushed_at", "scan_status", "scan_detail",
-                              "scan_completed_at", *[s.lower() for s in SEVERITIES], "tag_mutability", "scan_on_push",
+                              "scan_completed_at", *COUNT_COLS, "tag_mutability", "scan_on_push",
                               "image_evidence"]
     out = pd.DataFrame(rows, columns=cols)
     for col in ("pushed_at", "scan_completed_at"):
@@ -324,6 +329,11 @@ def container_images(f: Frames) -> pd.DataFrame:
 
 
 # ---- attached benchmark results ---------------------------------------------------------------------------
+
+
+def _file_name(entry: dict) -> str:
+    """The name an attached file was given (its evidence path when it has none)."""
+    return entry["params"].get("name", entry["path"])
 
 
 def _file_time(entry: dict, parsed_at) -> tuple[pd.Timestamp | None, str]:
@@ -345,7 +355,40 @@ RUN_COLS = ["account_id", "region", "cluster", "source", "name", "run_at", "time
             "fails", "warns", "evidence"]
 
 
-@frame("kube_bench_runs", ["file:kube-bench", "k8s:jobs", "k8s:cronjobs"])
+def _file_run(entry: dict, parsed, *, cluster: str = "", fails: int = 0, warns: int = 0) -> dict:
+    """The run row of an attached result file (kube_bench_runs, docker_bench_runs)."""
+    at, how = _file_time(entry, parsed.run_at)
+    return {"account_id": entry["account"], "region": "", "cluster": cluster, "source": "file",
+            "name": _file_name(entry), "run_at": at, "time_source": how, "status": "ok" if parsed.ok else "error",
+            "error": parsed.error, "note": parsed.note, "fails": fails, "warns": warns, "evidence": ref(entry)}
+
+
+def _job_run(entry: dict, obj: dict, kind: str, clusters: dict[str, str]) -> dict:
+    """The run row of a kube-bench Job (its completionTime) or CronJob (its lastSuccessfulTime)."""
+    m, st = obj.get("metadata") or {}, obj.get("status") or {}
+    if kind == "Job":
+        done = int(st.get("succeeded") or 0) > 0
+        at = _ts(st.get("completionTime")) if done else None
+        how = "the Job's completionTime" if at is not None else ""
+        note = "" if done else f"the Job has not succeeded (failed: {st.get('failed', 0)})"
+    else:
+        at = _ts(st.get("lastSuccessfulTime"))
+        how = "the CronJob's lastSuccessfulTime" if at is not None else ""
+        note = "" if at is not None else "the CronJob has no successful run recorded"
+    name = f"{m.get('namespace', '')}/{m.get('name', '')}"
+    return {"account_id": entry["account"], "region": clusters.get(entry["cluster"], entry["region"]),
+            "cluster": entry["cluster"], "source": kind, "name": name, "run_at": at, "time_source": how,
+            "status": "ok" if at is not None else "failed", "error": "", "note": note, "fails": 0, "warns": 0,
+            "evidence": f"evidence/{entry['path']}#{name}"}
+
+
+def _runs_frame(rows: list[dict]) -> pd.DataFrame:
+    out = pd.DataFrame(rows, columns=RUN_COLS)
+    out["run_at"] = pd.to_datetime(out["run_at"], utc=True)
+    return out
+
+
+@frame("kube_bench_runs", [KUBE_BENCH, JOBS, CRONJOBS])
 def kube_bench_runs(f: Frames) -> pd.DataFrame:
     """Every piece of evidence that kube-bench ran: attached result files and kube-bench Jobs/CronJobs.
 
@@ -356,55 +399,30 @@ def kube_bench_runs(f: Frames) -> pd.DataFrame:
     """
     ev = f.evidence
     rows = []
-    for e, body in ev.responses("file:kube-bench"):
+    for e, body in ev.responses(KUBE_BENCH):
         parsed = kube_bench.parse(body)
-        at, how = _file_time(e, parsed.run_at)
-        rows.append({"account_id": e["account"], "region": "", "cluster": e.get("cluster", ""), "source": "file",
-                     "name": e["params"].get("name", e["path"]), "run_at": at, "time_source": how,
-                     "status": "ok" if parsed.ok else "error", "error": parsed.error, "note": parsed.note,
-                     "fails": sum(r["status"] == "FAIL" for r in parsed.results),
-                     "warns": sum(r["status"] == "WARN" for r in parsed.results), "evidence": ref(e)})
+        rows.append(_file_run(e, parsed, cluster=e.get("cluster", ""),
+                              fails=sum(r["status"] == "FAIL" for r in parsed.results),
+                              warns=sum(r["status"] == "WARN" for r in parsed.results)))
     clusters = ev.clusters
-    for plural, kind in (("jobs", "Job"), ("cronjobs", "CronJob")):
-        for e, data in ev.responses(f"k8s:{plural}"):
+    for key, kind in ((JOBS, "Job"), (CRONJOBS, "CronJob")):
+        for e, data in ev.responses(key):
             for obj in data.get("items") or []:
-                spec = workload_spec(obj)
-                if not _is_kube_bench(obj, spec):
-                    continue
-                m, st = obj.get("metadata") or {}, obj.get("status") or {}
-                if kind == "Job":
-                    done = int(st.get("succeeded") or 0) > 0
-                    at = _ts(st.get("completionTime")) if done else None
-                    how = "the Job's completionTime" if at is not None else ""
-                    status = "ok" if at is not None else "failed"
-                    note = "" if done else f"the Job has not succeeded (failed: {st.get('failed', 0)})"
-                else:
-                    at = _ts(st.get("lastSuccessfulTime"))
-                    how = "the CronJob's lastSuccessfulTime" if at is not None else ""
-                    status = "ok" if at is not None else "failed"
-                    note = "" if at is not None else "the CronJob has no successful run recorded"
-                rows.append({"account_id": e["account"], "region": clusters.get(e["cluster"], e["region"]),
-                             "cluster": e["cluster"], "source": kind,
-                             "name": f"{m.get('namespace', '')}/{m.get('name', '')}", "run_at": at,
-                             "time_source": how, "status": status, "error": "", "note": note, "fails": 0, "warns": 0,
-                             "evidence": f"evidence/{e['path']}#{m.get('namespace', '')}/{m.get('name', '')}"})
-    out = pd.DataFrame(rows, columns=RUN_COLS)
-    out["run_at"] = pd.to_datetime(out["run_at"], utc=True)
-    return out
+                if _is_kube_bench(obj, workload_spec(obj)):
+                    rows.append(_job_run(e, obj, kind, clusters))
+    return _runs_frame(rows)
 
 
-@frame("kube_bench_results", ["file:kube-bench"])
+@frame("kube_bench_results", [KUBE_BENCH])
 def kube_bench_results(f: Frames) -> pd.DataFrame:
     """One row per result in the readable attached kube-bench files: account_id, cluster, file, control_id,
     control, benchmark, node_type, section, section_desc, test_number, test_desc, status, scored, remediation,
     actual_value, expected_result, reason, evidence."""
-    ev = f.evidence
     rows = []
-    for e, body in ev.responses("file:kube-bench"):
-        parsed = kube_bench.parse(body)
-        for r in parsed.results:
-            rows.append({"account_id": e["account"], "cluster": e.get("cluster", ""),
-                         "file": e["params"].get("name", e["path"]), **r, "evidence": ref(e, r["test_number"])})
+    for e, body in f.evidence.responses(KUBE_BENCH):
+        for r in kube_bench.parse(body).results:
+            rows.append({"account_id": e["account"], "cluster": e.get("cluster", ""), "file": _file_name(e), **r,
+                         "evidence": ref(e, r["test_number"])})
     cols = ["account_id", "cluster", "file", "control_id", "control", "benchmark", "node_type", "section",
             "section_desc", "test_number", "test_desc", "status", "scored", "remediation", "actual_value",
             "expected_result", "reason", "evidence"]
@@ -413,50 +431,42 @@ def kube_bench_results(f: Frames) -> pd.DataFrame:
 
 def _docker_bench_parsed(ev) -> list[tuple[dict, docker_bench.Parsed]]:
     """Each attached Docker Bench file, parsed; a JSON file and its text log (X.json beside X) count once."""
-    entries = [e for e, _ in ev.responses("file:docker-bench")]
+    pairs = ev.responses(DOCKER_BENCH)  # an attachment's bytes exactly as given, read inside the evidence folder
+    entries = [e for e, _ in pairs]
+    body = {e["path"]: b for e, b in pairs}
     by_name = {e["params"].get("name", ""): e for e in entries}
     out, used = [], set()
-    jsons = [e for e in entries if docker_bench.looks_like_json(_raw(ev, e))]
+    jsons = [e for e in entries if docker_bench.looks_like_json(body[e["path"]])]
     for e in jsons:
         log = by_name.get(e["params"].get("name", "").removesuffix(".json"))
         log = log if log is not None and log is not e and log not in jsons else None
-        parsed = docker_bench.parse(_raw(ev, e), _raw(ev, log) if log is not None else None)
-        out.append((e, parsed))
+        out.append((e, docker_bench.parse(body[e["path"]], body[log["path"]] if log is not None else None)))
         used.add(e["path"])
         if log is not None:
             used.add(log["path"])
     for e in entries:
         if e["path"] not in used:
-            out.append((e, docker_bench.parse(_raw(ev, e))))
+            out.append((e, docker_bench.parse(body[e["path"]])))
     return out
 
 
-@frame("docker_bench_runs", ["file:docker-bench"])
+@frame("docker_bench_runs", [DOCKER_BENCH])
 def docker_bench_runs(f: Frames) -> pd.DataFrame:
     """One row per attached Docker Bench result (a JSON file and its text log count once): account_id, region
     (""), cluster (""), source ("file"), name, run_at (end/start in the JSON, the log's "Initializing" line, else
     the file's modified time), time_source, status (ok|error), error, note, fails (0), warns, evidence."""
-    rows = []
-    for e, parsed in _docker_bench_parsed(f.evidence):
-        at, how = _file_time(e, parsed.run_at)
-        rows.append({"account_id": e["account"], "region": "", "cluster": "", "source": "file",
-                     "name": e["params"].get("name", e["path"]), "run_at": at, "time_source": how,
-                     "status": "ok" if parsed.ok else "error", "error": parsed.error, "note": parsed.note, "fails": 0,
-                     "warns": sum(r["result"] == "WARN" for r in parsed.results), "evidence": ref(e)})
-    out = pd.DataFrame(rows, columns=RUN_COLS)
-    out["run_at"] = pd.to_datetime(out["run_at"], utc=True)
-    return out
+    return _runs_frame([_file_run(e, parsed, warns=sum(r["result"] == "WARN" for r in parsed.results))
+                        for e, parsed in _docker_bench_parsed(f.evidence)])
 
 
-@frame("docker_bench_results", ["file:docker-bench"])
+@frame("docker_bench_results", [DOCKER_BENCH])
 def docker_bench_results(f: Frames) -> pd.DataFrame:
     """One row per result of the readable Docker Bench files: account_id, file, section, section_desc, id, desc,
     result (PASS|WARN|INFO|NOTE), details, items, remediation, evidence."""
     rows = []
     for e, parsed in _docker_bench_parsed(f.evidence):
         for r in parsed.results:
-            rows.append({"account_id": e["account"], "file": e["params"].get("name", e["path"]), **r,
-                         "evidence": ref(e, r["id"])})
+            rows.append({"account_id": e["account"], "file": _file_name(e), **r, "evidence": ref(e, r["id"])})
     cols = ["account_id", "file", "section", "section_desc", "id", "desc", "result", "details", "items",
             "remediation", "evidence"]
     return pd.DataFrame(rows, columns=cols)

@@ -31,7 +31,7 @@ def inventory(frames: Frames, clusters: list[str] | None = None) -> pd.DataFrame
             seen.add((x["ecr_region"], x["repository"], x["image_digest"]))
         rows.append({
             "image": image, "registry": x["registry"], "repository": x["repository"], "tag": x["tag"] or x["digest"],
-            "pushed": x["pushed_at"].strftime("%Y-%m-%d") if matched and pd.notna(x["pushed_at"]) else "",
+            "pushed": _day(x["pushed_at"]) if matched else "",
             "scan_status": x["scan_status"] if matched else f"unknown ({x['match']})",
             **_counts(x if matched else None),
             "base_image": bases.get((x["ecr_region"], x["repository"], x["image_digest"]), "") if matched else "",
@@ -49,11 +49,15 @@ def inventory(frames: Frames, clusters: list[str] | None = None) -> pd.DataFrame
             rows.append({
                 "image": f"{registry}/{x['repository']}" + (f":{tag}" if tag else f"@{x['digest']}"),
                 "registry": registry, "repository": x["repository"], "tag": tag or x["digest"],
-                "pushed": x["pushed_at"].strftime("%Y-%m-%d") if pd.notna(x["pushed_at"]) else "",
+                "pushed": _day(x["pushed_at"]),
                 "scan_status": x["scan_status"], **_counts(x),
                 "base_image": bases.get((x["region"], x["repository"], x["digest"]), ""),
                 "clusters": "", "where_it_runs": "not running"})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _day(at) -> str:
+    return at.strftime("%Y-%m-%d") if pd.notna(at) else ""
 
 
 def _counts(x) -> dict:
