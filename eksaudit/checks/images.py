@@ -70,13 +70,6 @@ def _input_gaps(f: Frames, keys) -> dict[str, str]:
     return gaps
 
 
-def _unlisted_type(row: dict, resource_type: str) -> dict:
-    """The row under the resource type it has always named, which common.RESOURCE_TYPES does not list: findings
-    must not change while the types are reshaped (#13); the lead decides between listing the type and renaming
-    it (the row is built under the nearest listed type)."""
-    return {**row, "resource_type": resource_type}
-
-
 # ---- IMG-01 -------------------------------------------------------------------------------------------------
 
 
@@ -132,9 +125,8 @@ def _unreadable_results(runs: pd.DataFrame, tool: str, key: str, resource_type: 
                         regions: dict[str, str] | None = None) -> list[dict]:
     """One ERROR per attached result file that could not be read."""
     regions = regions or {}
-    return [_unlisted_type(finding(None, "ERROR", "benchmark-run", r.name,
-                                   f"{tool} result {r.name} ({key}) is unreadable: {r.error}", evidence=r.evidence,
-                                   cluster=r.cluster or "", region=regions.get(r.cluster, "")), resource_type)
+    return [finding(None, "ERROR", resource_type, r.name, f"{tool} result {r.name} ({key}) is unreadable: {r.error}",
+                    evidence=r.evidence, cluster=r.cluster or "", region=regions.get(r.cluster, ""))
             for r in runs[runs["status"] == "error"].itertuples()]
 
 
@@ -177,10 +169,9 @@ def kube_bench_runs_regularly(f: Frames, p: dict) -> list[dict]:
             "no kube-bench result attached (--attach kube-bench:CLUSTER=PATH)", cause)
         out.append(finding(c, status, "cluster", c["cluster"], reason, evidence=_newest_evidence(mine, c["evidence"])))
     for r in runs[runs["cluster"].isna() | (runs["cluster"] == "")].itertuples():
-        out.append(_unlisted_type(finding(
-            None, "MANUAL", "benchmark-run", r.name, f"kube-bench result {r.name} names no cluster and several "
-            "clusters were audited: attach it as kube-bench:CLUSTER=PATH to count it", evidence=r.evidence),
-            "kube-bench-result"))
+        out.append(finding(
+            None, "MANUAL", "kube-bench-result", r.name, f"kube-bench result {r.name} names no cluster and several "
+            "clusters were audited: attach it as kube-bench:CLUSTER=PATH to count it", evidence=r.evidence))
     regions = dict(zip(clusters["cluster"], clusters["region"]))
     out += _unreadable_results(runs, "kube-bench", KUBE_BENCH, "kube-bench-result", regions)
     for r in results[results["status"] == "FAIL"].itertuples():
@@ -413,9 +404,8 @@ def images_scanned_and_rebuilt(f: Frames, p: dict) -> list[dict]:
     gaps = _input_gaps(f, WORKLOAD_INPUTS)
     out = [r for r in out if not (r["cluster"] in gaps and r["status"] == "PASS")]
     for cluster, cause in sorted(gaps.items()):
-        out.append(_unlisted_type(finding(None, "ERROR", "cluster", cause.split(" ", 1)[0],
-                                          f"could not verify the running images: {cause}", evidence=MANIFEST,
-                                          cluster=cluster, region=f.evidence.clusters.get(cluster, "")), "evidence"))
+        out.append(finding(None, "ERROR", "evidence", cause.split(" ", 1)[0], f"could not verify the running images: "
+                           f"{cause}", evidence=MANIFEST, cluster=cluster, region=f.evidence.clusters.get(cluster, "")))
     return out
 
 
