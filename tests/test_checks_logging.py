@@ -223,6 +223,19 @@ def test_log03_error_when_gaad_denied(tmp_path):
     assert_error(f[f["status"] == "ERROR"], "aws:iam:GetAccountAuthorizationDetails access denied")
 
 
+def test_log03_error_when_gaad_missing_from_evidence(tmp_path):
+    """No IAM snapshot and no failed read of it: the check itself says who can tamper is unproven, about the
+    account (the engine has no failed read to report)."""
+    b = EvidenceBuilder(tmp_path).cluster("c")
+    b.aws("cloudtrail", "DescribeTrails", {"trailList": [{**_trail("t"), "KmsKeyId": "k"}]})
+    _bucket(b, pab=PAB_ON, lock=LOCKED)
+    f = findings_for("LOG-03", b.build())
+    err = f[f["status"] == "ERROR"]
+    assert_error(err, "aws:iam:GetAccountAuthorizationDetails) not collected")
+    assert err[["resource_type", "resource_id"]].values.tolist() == [["account", ACCOUNT]]
+    assert not f["resource_type"].eq("iam-principal").any()
+
+
 def test_log03_stubbed_real_shapes(tmp_path):
     """Real S3 answers: absent policy, public access block and object lock are errors that mean 'none'."""
     trail = {**_trail("t"), "TrailARN": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/t", "KmsKeyId": "k"}

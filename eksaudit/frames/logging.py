@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..collect.steps.logging import (
+    DESCRIBE_ALARMS,
+    DESCRIBE_LOG_GROUPS,
+    DESCRIBE_METRIC_FILTERS,
+    DESCRIBE_TRAILS,
+    GET_BUCKET_ACL,
+    GET_BUCKET_POLICY,
+    GET_BUCKET_POLICY_STATUS,
+    GET_BUCKET_VERSIONING,
+    GET_DETECTOR,
+    GET_EVENT_SELECTORS,
+    GET_OBJECT_LOCK_CONFIGURATION,
+    GET_PUBLIC_ACCESS_BLOCK,
+    GET_TRAIL_STATUS,
+    LIST_BUCKETS,
+    LIST_DETECTORS,
+)
 from . import Frames, frame
 from .core import ref
 
 
-@frame("log_groups", ["aws:logs:DescribeLogGroups"])
+@frame("log_groups", [DESCRIBE_LOG_GROUPS])
 def log_groups(f: Frames) -> pd.DataFrame:
     """One row per log group: account_id, region, name, retention_days (None: never expires), kms_key_id, evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:logs:DescribeLogGroups"):
+    for entry, data in f.evidence.responses(DESCRIBE_LOG_GROUPS):
         for g in data.get("logGroups", []):
             rows.append({"account_id": entry["account"], "region": entry["region"], "name": g.get("logGroupName", ""),
                          "retention_days": g.get("retentionInDays"), "kms_key_id": g.get("kmsKeyId", ""),
@@ -62,16 +79,16 @@ def _selectors(data: dict) -> tuple[bool, bool]:
     return reads, writes
 
 
-@frame("trails", ["aws:cloudtrail:DescribeTrails", "aws:cloudtrail:GetTrailStatus",
-                  "aws:cloudtrail:GetEventSelectors"])
+@frame("trails", [DESCRIBE_TRAILS, GET_TRAIL_STATUS,
+                  GET_EVENT_SELECTORS])
 def trails(f: Frames) -> pd.DataFrame:
     """One row per trail (deduplicated by ARN): the trail_configs columns (account_id, name, arn, home_region,
     multi_region, organization, log_validation, bucket, bucket_prefix, kms_key_id, cw_log_group_arn, seen_in,
     evidence) plus is_logging (None: status not read), mgmt_reads, mgmt_writes (EKS management events recorded;
     None: selectors not read)."""
     ev = f.evidence
-    status = {e["params"].get("Name"): d for e, d in ev.responses("aws:cloudtrail:GetTrailStatus")}
-    selectors = {e["params"].get("TrailName"): d for e, d in ev.responses("aws:cloudtrail:GetEventSelectors")}
+    status = {e["params"].get("Name"): d for e, d in ev.responses(GET_TRAIL_STATUS)}
+    selectors = {e["params"].get("TrailName"): d for e, d in ev.responses(GET_EVENT_SELECTORS)}
     out = f.trail_configs.copy()
     logging, reads, writes = [], [], []
     for arn in out["arn"]:
@@ -90,13 +107,13 @@ TRAIL_COLS = ["account_id", "name", "arn", "home_region", "multi_region", "organ
               "bucket", "bucket_prefix", "kms_key_id", "cw_log_group_arn", "seen_in", "evidence"]
 
 
-@frame("trail_configs", ["aws:cloudtrail:DescribeTrails"])
+@frame("trail_configs", [DESCRIBE_TRAILS])
 def trail_configs(f: Frames) -> pd.DataFrame:
     """The trails as DescribeTrails shows them, without status or selectors, for checks that need only the
     configuration (so a failed GetTrailStatus does not block them): the `trails` columns from DescribeTrails
     plus bucket_prefix and cw_log_group_arn."""
     rows: dict[str, dict] = {}
-    for entry, data in f.evidence.responses("aws:cloudtrail:DescribeTrails"):
+    for entry, data in f.evidence.responses(DESCRIBE_TRAILS):
         for t in data.get("trailList", []):
             arn = t.get("TrailARN", "")
             if arn in rows:
@@ -114,15 +131,30 @@ def trail_configs(f: Frames) -> pd.DataFrame:
     return pd.DataFrame(list(rows.values()), columns=TRAIL_COLS)
 
 
+def audited_by_region(f: Frames) -> dict[str, list[str]]:
+    """Region -> the audited clusters there (sorted): the regions whose trails and detectors a verdict is about
+    (the clusters frame lists every cluster of the account; the others' regions were not read)."""
+    out: dict[str, list[str]] = {}
+    for c in f.clusters[f.clusters["audited"]].itertuples(index=False):
+        out.setdefault(c.region, []).append(c.cluster)
+    return {r: sorted(n) for r, n in out.items()}
+
+
+def covering(trails: pd.DataFrame, regions: list[str]) -> pd.DataFrame:
+    """The trails that record some of the given regions: multi-region ones and those whose home is there."""
+    if trails.empty:
+        return trails
+    return trails[trails["multi_region"] | trails["home_region"].isin(regions)]
+
+
 BUCKET_READS = {
-    "policy": "aws:s3:GetBucketPolicy",
-    "policy_status": "aws:s3:GetBucketPolicyStatus",
-    "acl": "aws:s3:GetBucketAcl",
-    "public_access_block": "aws:s3:GetPublicAccessBlock",
-    "object_lock": "aws:s3:GetObjectLockConfiguration",
-    "versioning": "aws:s3:GetBucketVersioning",
+    "policy": GET_BUCKET_POLICY,
+    "policy_status": GET_BUCKET_POLICY_STATUS,
+    "acl": GET_BUCKET_ACL,
+    "public_access_block": GET_PUBLIC_ACCESS_BLOCK,
+    "object_lock": GET_OBJECT_LOCK_CONFIGURATION,
+    "versioning": GET_BUCKET_VERSIONING,
 }
-LIST_BUCKETS = "aws:s3:ListBuckets"
 
 
 def _bucket_reads(f: Frames, key: str) -> tuple[dict[str, tuple[dict, dict]], dict[str, dict]]:
@@ -137,7 +169,7 @@ def _bucket_reads(f: Frames, key: str) -> tuple[dict[str, tuple[dict, dict]], di
 # Bucket reads are soft inputs: a bucket held by another account answers AccessDenied by design, so a failure must
 # not turn every verdict in the region into ERROR; the frame records per bucket what was read, what was absent
 # and why a read failed, and the checks decide per row.
-@frame("trail_buckets", ["aws:cloudtrail:DescribeTrails"], soft_inputs=[*BUCKET_READS.values(), LIST_BUCKETS])
+@frame("trail_buckets", [DESCRIBE_TRAILS], soft_inputs=[*BUCKET_READS.values(), LIST_BUCKETS])
 def trail_buckets(f: Frames) -> pd.DataFrame:
     """One row per S3 bucket a trail writes to: account_id, bucket, arn, trails (trail ARNs), in_account (True:
     listed by ListBuckets; False: not listed, so held by another account; None: ListBuckets failed),
@@ -198,7 +230,7 @@ def _feature(features: list[dict], name: str) -> dict | None:
     return next((x for x in features if x.get("Name") == name), None)
 
 
-@frame("guardduty_detectors", ["aws:guardduty:ListDetectors", "aws:guardduty:GetDetector"])
+@frame("guardduty_detectors", [LIST_DETECTORS, GET_DETECTOR])
 def guardduty_detectors(f: Frames) -> pd.DataFrame:
     """One row per region GuardDuty was asked about: account_id, region, detector_id ("" when the region has no
     detector), status (ENABLED/DISABLED, "" without detector), eks_audit_logs, runtime_monitoring (the feature
@@ -206,9 +238,9 @@ def guardduty_detectors(f: Frames) -> pd.DataFrame:
     GuardDuty for EKS), evidence. Feature statuses fall back to the legacy DataSources.Kubernetes.AuditLogs and
     are "" when the detector does not report them."""
     ev = f.evidence
-    details = {e["params"].get("DetectorId"): (e, d) for e, d in ev.responses("aws:guardduty:GetDetector")}
+    details = {e["params"].get("DetectorId"): (e, d) for e, d in ev.responses(GET_DETECTOR)}
     rows = []
-    for entry, data in ev.responses("aws:guardduty:ListDetectors"):
+    for entry, data in ev.responses(LIST_DETECTORS):
         ids = data.get("DetectorIds") or []
         if not ids:
             rows.append({"account_id": entry["account"], "region": entry["region"], "detector_id": "", "status": "",
@@ -235,12 +267,12 @@ def guardduty_detectors(f: Frames) -> pd.DataFrame:
                                        "runtime_monitoring", "eks_addon_management", "evidence"])
 
 
-@frame("metric_filters", ["aws:logs:DescribeMetricFilters"])
+@frame("metric_filters", [DESCRIBE_METRIC_FILTERS])
 def metric_filters(f: Frames) -> pd.DataFrame:
     """One row per metric filter and metric it feeds: account_id, region, log_group, name, pattern, metric
     (namespace/name, "" when it feeds none), evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:logs:DescribeMetricFilters"):
+    for entry, data in f.evidence.responses(DESCRIBE_METRIC_FILTERS):
         for m in data.get("metricFilters") or []:
             base = {"account_id": entry["account"], "region": entry["region"], "log_group": m.get("logGroupName", ""),
                     "name": m.get("filterName", ""), "pattern": m.get("filterPattern", ""),
@@ -253,12 +285,12 @@ def metric_filters(f: Frames) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["account_id", "region", "log_group", "name", "pattern", "metric", "evidence"])
 
 
-@frame("alarms", ["aws:cloudwatch:DescribeAlarms"])
+@frame("alarms", [DESCRIBE_ALARMS])
 def alarms(f: Frames) -> pd.DataFrame:
     """One row per metric alarm and metric it watches: account_id, region, name, metric (namespace/name),
     actions_enabled, has_actions (some alarm action set), evidence. Metric-math alarms give a row per metric."""
     rows = []
-    for entry, data in f.evidence.responses("aws:cloudwatch:DescribeAlarms"):
+    for entry, data in f.evidence.responses(DESCRIBE_ALARMS):
         for a in data.get("MetricAlarms") or []:
             metrics = []
             if a.get("MetricName"):

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import render
 from ..frames import Frames
+from ..frames.logging import audited_by_region, covering
 from .show import show_html
 
 COVERAGE_COLS = ["region", "clusters", "trail", "scope", "logging", "management events", "log validation",
@@ -27,15 +28,15 @@ def coverage(frames: Frames, findings: pd.DataFrame | None = None) -> pd.DataFra
 
     A region no trail covers gets one row saying so. bucket findings summarise LOG-03 on the trail's bucket.
     """
-    clusters = frames.clusters[frames.clusters["audited"]]  # the account's other clusters' regions were not read
+    regions = audited_by_region(frames)  # the account's other clusters' regions were not read
     trails = frames.trails
     buckets = frames.trail_buckets.set_index("bucket") if not frames.trail_buckets.empty else None
     f = findings if findings is not None else pd.DataFrame(columns=["check_id", "resource_id", "status", "reason"])
     log03 = f[f["check_id"] == "LOG-03"]
     rows = []
-    for region in sorted(set(clusters["region"])):
-        names = ", ".join(sorted(clusters[clusters["region"] == region]["cluster"]))
-        here = trails[trails["multi_region"] | (trails["home_region"] == region)] if not trails.empty else trails
+    for region in sorted(regions):
+        names = ", ".join(regions[region])
+        here = covering(trails, [region])
         if here.empty:
             rows.append({"region": region, "clusters": names, "trail": "(none: no trail records this region)"})
             continue
