@@ -6,17 +6,40 @@ from __future__ import annotations
 import pandas as pd
 
 from ..collect.faults import describe
+from ..collect.inputs import TLS_PROBE
+from ..collect.steps.core import DESCRIBE_CLUSTER
+from ..collect.steps.images import DESCRIBE_REPOSITORIES
+from ..collect.steps.network import (
+    DESCRIBE_KEY,
+    DESCRIBE_LISTENERS,
+    DESCRIBE_LOAD_BALANCERS,
+    DESCRIBE_SECURITY_GROUPS,
+    DESCRIBE_SSL_POLICIES,
+    DESCRIBE_SUBNETS,
+    DESCRIBE_TAGS,
+    DESCRIBE_VPC_ENDPOINTS,
+    DESCRIBE_VPCS,
+    LIST_ALIASES,
+    LIST_SECRETS,
+    LIST_TAGS_FOR_RESOURCE,
+)
 from . import Frames, frame
 from .core import ref
 
 WORLD = {"0.0.0.0/0", "::/0"}
+CLUSTER_TAG = "elbv2.k8s.aws/cluster"  # the AWS Load Balancer Controller tags what it creates for a cluster
 
 
-@frame("ec2_vpcs", ["aws:ec2:DescribeVpcs"])
+def _tags(items: list[dict] | None) -> dict:
+    """An AWS tag list ([{"Key": .., "Value": ..}]) as a dict."""
+    return {t.get("Key"): t.get("Value") for t in items or []}
+
+
+@frame("ec2_vpcs", [DESCRIBE_VPCS])
 def ec2_vpcs(f: Frames) -> pd.DataFrame:
     """One row per VPC: account_id, region, vpc_id, cidrs (IPv4 and IPv6 blocks), evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:ec2:DescribeVpcs"):
+    for entry, data in f.evidence.responses(DESCRIBE_VPCS):
         for v in data.get("Vpcs", []):
             cidrs = [a.get("CidrBlock") for a in v.get("CidrBlockAssociationSet") or [] if a.get("CidrBlock")]
             cidrs += [a.get("Ipv6CidrBlock") for a in v.get("Ipv6CidrBlockAssociationSet") or []
@@ -28,22 +51,22 @@ def ec2_vpcs(f: Frames) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["account_id", "region", "vpc_id", "cidrs", "evidence"])
 
 
-@frame("security_groups", ["aws:ec2:DescribeSecurityGroups"])
+@frame("security_groups", [DESCRIBE_SECURITY_GROUPS])
 def security_groups(f: Frames) -> pd.DataFrame:
     """One row per security group: account_id, region, group_id, group_name, vpc_id, tags (dict), ingress
     (the IpPermissions list as returned), evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:ec2:DescribeSecurityGroups"):
+    for entry, data in f.evidence.responses(DESCRIBE_SECURITY_GROUPS):
         for g in data.get("SecurityGroups", []):
             rows.append({"account_id": entry["account"], "region": entry["region"], "group_id": g.get("GroupId", ""),
                          "group_name": g.get("GroupName", ""), "vpc_id": g.get("VpcId", ""),
-                         "tags": {t.get("Key"): t.get("Value") for t in g.get("Tags") or []},
+                         "tags": _tags(g.get("Tags")),
                          "ingress": list(g.get("IpPermissions") or []), "evidence": ref(entry, g.get("GroupId", ""))})
     return pd.DataFrame(rows, columns=["account_id", "region", "group_id", "group_name", "vpc_id", "tags",
                                        "ingress", "evidence"])
 
 
-@frame("sg_ingress", ["aws:ec2:DescribeSecurityGroups"])
+@frame("sg_ingress", [DESCRIBE_SECURITY_GROUPS])
 def sg_ingress(f: Frames) -> pd.DataFrame:
     """One row per ingress source of every security group rule: account_id, region, group_id, vpc_id,
     protocol ("-1" = all), from_port, to_port (None when all), source (CIDR, prefix list or group id),
@@ -70,16 +93,16 @@ def sg_ingress(f: Frames) -> pd.DataFrame:
                                        "to_port", "source", "source_kind", "world", "all_ports", "evidence"])
 
 
-@frame("vpc_endpoints", ["aws:ec2:DescribeVpcEndpoints"])
+@frame("vpc_endpoints", [DESCRIBE_VPC_ENDPOINTS])
 def vpc_endpoints(f: Frames) -> pd.DataFrame:
     """One row per VPC endpoint: account_id, region, vpc_id, endpoint_id, service_name (full), service (the
     part after com.amazonaws.<region>., e.g. "ecr.dkr"), type (Interface|Gateway|...), state, private_dns,
     group_ids, evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:ec2:DescribeVpcEndpoints"):
+    for entry, data in f.evidence.responses(DESCRIBE_VPC_ENDPOINTS):
         for e in data.get("VpcEndpoints", []):
             name = e.get("ServiceName", "")
-            prefix = f"com.amazonaws.{entry['region']}."
+            prefix = service_name(entry["region"], "")
             rows.append({"account_id": entry["account"], "region": entry["region"], "vpc_id": e.get("VpcId", ""),
                          "endpoint_id": e.get("VpcEndpointId", ""), "service_name": name,
                          "service": name[len(prefix):] if name.startswith(prefix) else name,
@@ -91,19 +114,19 @@ def vpc_endpoints(f: Frames) -> pd.DataFrame:
                                        "type", "state", "private_dns", "group_ids", "evidence"])
 
 
-@frame("load_balancers", ["aws:elbv2:DescribeLoadBalancers"], soft_inputs=["aws:elbv2:DescribeTags"])
+@frame("load_balancers", [DESCRIBE_LOAD_BALANCERS], soft_inputs=[DESCRIBE_TAGS])
 def load_balancers(f: Frames) -> pd.DataFrame:
     """One row per ALB/NLB/GWLB: account_id, region, arn, name, type, scheme, vpc_id, tags (dict; empty when
     DescribeTags was not read), tags_read (bool), evidence."""
     tags: dict[str, dict] = {}
-    for _, data in f.evidence.responses("aws:elbv2:DescribeTags"):
+    for _, data in f.evidence.responses(DESCRIBE_TAGS):
         for d in data.get("TagDescriptions", []):
-            tags[d.get("ResourceArn", "")] = {t.get("Key"): t.get("Value") for t in d.get("Tags") or []}
+            tags[d.get("ResourceArn", "")] = _tags(d.get("Tags"))
     read = set()
-    for e, _ in f.evidence.responses("aws:elbv2:DescribeTags"):
+    for e, _ in f.evidence.responses(DESCRIBE_TAGS):
         read.update(e["params"].get("ResourceArns") or [])
     rows = []
-    for entry, data in f.evidence.responses("aws:elbv2:DescribeLoadBalancers"):
+    for entry, data in f.evidence.responses(DESCRIBE_LOAD_BALANCERS):
         for lb in data.get("LoadBalancers", []):
             arn = lb.get("LoadBalancerArn", "")
             rows.append({"account_id": entry["account"], "region": entry["region"], "arn": arn,
@@ -119,12 +142,12 @@ def _redirects_to_https(actions: list[dict]) -> bool:
                for a in actions)
 
 
-@frame("lb_listeners", ["aws:elbv2:DescribeListeners"])
+@frame("lb_listeners", [DESCRIBE_LISTENERS])
 def lb_listeners(f: Frames) -> pd.DataFrame:
     """One row per load balancer listener: account_id, region, lb_arn, arn, port, protocol, ssl_policy,
     redirects_https (default action redirects to HTTPS), actions (default action types), evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:elbv2:DescribeListeners"):
+    for entry, data in f.evidence.responses(DESCRIBE_LISTENERS):
         for li in data.get("Listeners", []):
             actions = li.get("DefaultActions") or []
             rows.append({"account_id": entry["account"], "region": entry["region"],
@@ -137,12 +160,12 @@ def lb_listeners(f: Frames) -> pd.DataFrame:
                                        "redirects_https", "actions", "evidence"])
 
 
-@frame("ssl_policies", ["aws:elbv2:DescribeSSLPolicies"])
+@frame("ssl_policies", [DESCRIBE_SSL_POLICIES])
 def ssl_policies(f: Frames) -> pd.DataFrame:
     """One row per ELB TLS security policy returned by DescribeSSLPolicies: region, name, protocols (list, e.g.
     ["TLSv1.2", "TLSv1.3"]), evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:elbv2:DescribeSSLPolicies"):
+    for entry, data in f.evidence.responses(DESCRIBE_SSL_POLICIES):
         for pol in data.get("SslPolicies", []):
             rows.append({"region": entry["region"], "name": pol.get("Name", ""),
                          "protocols": list(pol.get("SslProtocols") or []), "evidence": ref(entry, pol.get("Name", ""))})
@@ -159,54 +182,44 @@ def _param_errors(f: Frames, input_key: str, param: str) -> dict[str, dict]:
     return out
 
 
-@frame("ecr_repository_keys", ["aws:ecr:DescribeRepositories"],
-       soft_inputs=["aws:ecr:ListTagsForResource", "aws:kms:DescribeKey", "aws:kms:ListAliases"])
+def _read_failure(input_key: str, failed: dict | None, what: str = "") -> str:
+    """Why a soft read gave nothing: the cause recorded for it, or that it was not made."""
+    return f"{input_key} {describe(failed.get('error', {}))}" if failed else f"{input_key} was not collected{what}"
+
+
+@frame("ecr_repository_keys", [DESCRIBE_REPOSITORIES], soft_inputs=[LIST_TAGS_FOR_RESOURCE, DESCRIBE_KEY, LIST_ALIASES])
 def ecr_repository_keys(f: Frames) -> pd.DataFrame:
     """One row per ECR repository with what NET-10 needs: the ecr_repositories columns plus tags (dict),
     tags_error (cause, when ListTagsForResource failed or was not made), key_manager (AWS|CUSTOMER|""),
     key_aliases (aliases pointing at the key), key_error (cause when DescribeKey failed or was not made)."""
-    from ..collect.faults import describe
-
     repos = f.ecr_repositories.copy()
-    tags: dict[str, dict] = {}
-    for e, data in f.evidence.responses("aws:ecr:ListTagsForResource"):
-        tags[e["params"].get("resourceArn", "")] = {t.get("Key"): t.get("Value") for t in data.get("tags") or []}
-    tag_err = _param_errors(f, "aws:ecr:ListTagsForResource", "resourceArn")
-    keys: dict[str, dict] = {}
-    for e, data in f.evidence.responses("aws:kms:DescribeKey"):
-        keys[e["params"].get("KeyId", "")] = data.get("KeyMetadata") or {}
-    key_err = _param_errors(f, "aws:kms:DescribeKey", "KeyId")
+    tags = {e["params"].get("resourceArn", ""): _tags(data.get("tags"))
+            for e, data in f.evidence.responses(LIST_TAGS_FOR_RESOURCE)}
+    tag_err = _param_errors(f, LIST_TAGS_FOR_RESOURCE, "resourceArn")
+    keys = {e["params"].get("KeyId", ""): data.get("KeyMetadata") or {} for e, data in f.evidence.responses(DESCRIBE_KEY)}
+    key_err = _param_errors(f, DESCRIBE_KEY, "KeyId")
     aliases: dict[str, list[str]] = {}
     aliases_read = set()
-    for e, data in f.evidence.responses("aws:kms:ListAliases"):
+    for e, data in f.evidence.responses(LIST_ALIASES):
         aliases_read.add(e["region"])
         for a in data.get("Aliases", []):
             if a.get("TargetKeyId"):
                 aliases.setdefault(a["TargetKeyId"], []).append(a.get("AliasName", ""))
-    alias_err = {e["region"]: e for e in f.evidence.errors("aws:kms:ListAliases")}
+    alias_err = {e["region"]: e for e in f.evidence.errors(LIST_ALIASES)}
 
     def tag_of(arn: str) -> tuple[dict, str]:
         if arn in tags:
             return tags[arn], ""
-        if arn in tag_err:
-            return {}, "aws:ecr:ListTagsForResource " + describe(tag_err[arn].get("error", {}))
-        return {}, "aws:ecr:ListTagsForResource was not collected for this repository"
+        return {}, _read_failure(LIST_TAGS_FOR_RESOURCE, tag_err.get(arn), " for this repository")
 
     def key_of(row) -> tuple[str, list[str], str]:
         if not row.kms_key:
             return "", [], ""
         meta = keys.get(row.kms_key)
         if meta is None:
-            err = key_err.get(row.kms_key)
-            cause = ("aws:kms:DescribeKey " + describe(err.get("error", {}))) if err else \
-                "aws:kms:DescribeKey was not collected for this key"
-            return "", [], cause
+            return "", [], _read_failure(DESCRIBE_KEY, key_err.get(row.kms_key), " for this key")
         names = aliases.get(meta.get("KeyId", ""), [])
-        cause = ""
-        if row.region not in aliases_read:
-            err = alias_err.get(row.region)
-            cause = ("aws:kms:ListAliases " + describe(err.get("error", {}))) if err else \
-                "aws:kms:ListAliases was not collected"
+        cause = "" if row.region in aliases_read else _read_failure(LIST_ALIASES, alias_err.get(row.region))
         return meta.get("KeyManager", ""), names, cause
 
     t = [tag_of(a) for a in repos["arn"]]
@@ -219,24 +232,24 @@ def ecr_repository_keys(f: Frames) -> pd.DataFrame:
     return repos
 
 
-@frame("sm_secrets", ["aws:secretsmanager:ListSecrets"])
+@frame("sm_secrets", [LIST_SECRETS])
 def sm_secrets(f: Frames) -> pd.DataFrame:
     """One row per Secrets Manager secret (metadata only): account_id, region, name, arn, evidence."""
     rows = []
-    for entry, data in f.evidence.responses("aws:secretsmanager:ListSecrets"):
+    for entry, data in f.evidence.responses(LIST_SECRETS):
         for s in data.get("SecretList", []):
             rows.append({"account_id": entry["account"], "region": entry["region"], "name": s.get("Name", ""),
                          "arn": s.get("ARN", ""), "evidence": ref(entry, s.get("Name", ""))})
     return pd.DataFrame(rows, columns=["account_id", "region", "name", "arn", "evidence"])
 
 
-@frame("tls_probes", ["probe:tls"])
+@frame("tls_probes", [TLS_PROBE])
 def tls_probes(f: Frames) -> pd.DataFrame:
     """One row per probed endpoint (or per entry that probed nothing): account_id, region, cluster, role
     (kubernetes-client|describe-cluster|eks-regional|""), url, status (ok|not-applicable|error|skipped),
     accepted (versions the server accepted), attempts, reason, evidence."""
     rows = []
-    for entry, data in f.evidence.responses("probe:tls"):
+    for entry, data in f.evidence.responses(TLS_PROBE):
         base = {"account_id": entry["account"], "region": entry["region"], "cluster": entry["cluster"],
                 "evidence": ref(entry)}
         for t in data.get("targets", []):
@@ -251,16 +264,20 @@ def tls_probes(f: Frames) -> pd.DataFrame:
                                        "attempts", "reason", "evidence"])
 
 
-@frame("cluster_net", ["aws:eks:DescribeCluster"], soft_inputs=["aws:ec2:DescribeSubnets"])
+@frame("cluster_net", [DESCRIBE_CLUSTER], soft_inputs=[DESCRIBE_SUBNETS])
 def cluster_net(f: Frames) -> pd.DataFrame:
     """The clusters frame with vpc_id always resolved where the evidence allows: from DescribeCluster, else from
     the VPC of the cluster's subnets (aws:ec2:DescribeSubnets; some emulators omit vpcId). Adds vpc_source
     ("cluster"|"subnets"|"") and vpc_error (why the VPC is unknown, or "")."""
     c = f.clusters.copy()
     subnet_vpc: dict[tuple[str, str], str] = {}
-    for entry, data in f.evidence.responses("aws:ec2:DescribeSubnets"):
+    for entry, data in f.evidence.responses(DESCRIBE_SUBNETS):
         for s in data.get("Subnets", []):
             subnet_vpc[(entry["region"], s.get("SubnetId", ""))] = s.get("VpcId", "")
+    errs = list(dict.fromkeys(describe(e.get("error") or {}) for e in f.evidence.errors(DESCRIBE_SUBNETS)))
+    unknown = ("the cluster VPC is unknown: DescribeCluster gave no vpcId and its subnets "
+               + (f"could not be read ({DESCRIBE_SUBNETS} {'; '.join(errs)})" if errs
+                  else f"were not found in {DESCRIBE_SUBNETS}"))
     sources, errors, vpcs_ = [], [], []
     for row in c.itertuples(index=False):
         if row.vpc_id:
@@ -271,12 +288,28 @@ def cluster_net(f: Frames) -> pd.DataFrame:
         found = sorted({subnet_vpc[(row.region, s)] for s in row.subnet_ids if subnet_vpc.get((row.region, s))})
         vpcs_.append(found[0] if len(found) == 1 else "")
         sources.append("subnets" if len(found) == 1 else "")
-        errs = [describe(e.get("error") or {}) for e in f.evidence.errors("aws:ec2:DescribeSubnets")]
-        errors.append("" if len(found) == 1 else
-                      "the cluster VPC is unknown: DescribeCluster gave no vpcId and its subnets "
-                      + (f"could not be read (aws:ec2:DescribeSubnets {'; '.join(dict.fromkeys(errs))})" if errs
-                         else "were not found in aws:ec2:DescribeSubnets"))
+        errors.append("" if len(found) == 1 else unknown)
     c["vpc_id"] = vpcs_
     c["vpc_source"] = sources
     c["vpc_error"] = errors
     return c
+
+
+# ---- lookups shared by the checks and the network picture ---------------------------------------------
+
+def service_name(region: str, service: str) -> str:
+    """The full name of an AWS endpoint service, e.g. com.amazonaws.us-east-1.ecr.dkr."""
+    return f"com.amazonaws.{region}.{service}"
+
+
+def cluster_load_balancers(lbs: pd.DataFrame, cluster: str, region: str, vpc_id: str) -> pd.DataFrame:
+    """The load balancers of a cluster: those in its VPC (when known) and those tagged for it by the AWS Load
+    Balancer Controller, in its region."""
+    return lbs[(lbs["region"] == region) & (((lbs["vpc_id"] == vpc_id) & (vpc_id != ""))
+                                           | lbs["tags"].map(lambda t: t.get(CLUSTER_TAG) == cluster))]
+
+
+def vpc_endpoints_for(ep: pd.DataFrame, region: str, vpc_id: str, service: str, kind: str) -> pd.DataFrame:
+    """The endpoints of one service (e.g. "ecr.dkr") and type (Interface|Gateway) in one VPC, whatever their
+    state."""
+    return ep[(ep["region"] == region) & (ep["vpc_id"] == vpc_id) & (ep["service"] == service) & (ep["type"] == kind)]

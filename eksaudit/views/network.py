@@ -8,6 +8,7 @@ import pandas as pd
 
 from .. import render
 from ..frames import Frames
+from ..frames.network import cluster_load_balancers, service_name, vpc_endpoints_for
 from .show import show_html
 
 ENDPOINT_SERVICES = [("eks", "Interface"), ("ecr.api", "Interface"), ("ecr.dkr", "Interface"),
@@ -50,9 +51,8 @@ def picture(f: Frames, cluster: str) -> dict[str, pd.DataFrame | str]:
     if ep is not None:
         rows = []
         for service, kind in ENDPOINT_SERVICES:
-            hit = ep[(ep["vpc_id"] == c.vpc_id) & (ep["region"] == c.region) & (ep["service"] == service)
-                     & (ep["type"] == kind)]
-            rows.append({"service": f"com.amazonaws.{c.region}.{service}", "type": kind,
+            hit = vpc_endpoints_for(ep, c.region, c.vpc_id, service, kind)
+            rows.append({"service": service_name(c.region, service), "type": kind,
                          "present": "yes" if not hit.empty else "MISSING",
                          "endpoint": ", ".join(hit["endpoint_id"]),
                          "security groups": ", ".join(g for gs in hit["group_ids"] for g in gs)})
@@ -67,10 +67,8 @@ def picture(f: Frames, cluster: str) -> dict[str, pd.DataFrame | str]:
             for r in world.itertuples(index=False)], columns=["security group", "source", "ports"])
     lbs, lis, pols = _safe(f, "load_balancers"), _safe(f, "lb_listeners"), _safe(f, "ssl_policies")
     if lbs is not None and lis is not None:
-        mine = lbs[(lbs["region"] == c.region) & (((lbs["vpc_id"] == c.vpc_id) & (c.vpc_id != ""))
-                                                  | lbs["tags"].map(lambda t: t.get("elbv2.k8s.aws/cluster") == cluster))]
         rows = []
-        for lb in mine.itertuples(index=False):
+        for lb in cluster_load_balancers(lbs, cluster, c.region, c.vpc_id).itertuples(index=False):
             for li in lis[lis["lb_arn"] == lb.arn].itertuples(index=False):
                 if li.protocol in ("HTTPS", "TLS"):
                     pol = pols[pols["name"] == li.ssl_policy] if pols is not None else pd.DataFrame()
