@@ -12,30 +12,52 @@ direction for an audit. A boundary policy missing from the snapshot is not appli
 Where the evaluation cannot prove something it leans towards reporting access: Allow statements with a
 Condition still count (flagged via ``has_condition``), and a Deny cancels access only when it has no
 Condition. Policy variables such as ``${aws:username}`` are matched literally.
+
+Everything eksaudit reasons about IAM lives here, so that frames, checks and views ask the same questions the
+same way: effective permissions of a principal (``AuthorizationDetails``: on every resource, on some resource),
+the action sets the checks audit (``EKS_WRITE``, ``ECR_WRITE``...), who a trust or resource policy lets in
+(``trust_principals``, ``trusts_service``, ``trust_guards``, ``whole_account_principals``,
+``admits_web_identity``), and the words a finding uses for the statements behind a verdict (``describe_grant``,
+``describe_grants``, ``example_actions``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 __all__ = [
+    "ECR_PULL_EXTRA",
+    "ECR_WRITE",
+    "EKS_ALL",
+    "EKS_EXAMPLES",
+    "EKS_WRITE",
+    "NOT_READABLE",
     "READ_VERBS",
+    "TRUST_GUARDS",
     "AuthorizationDetails",
     "Grant",
     "action_matches",
+    "admits_web_identity",
     "describe_grant",
+    "describe_grants",
+    "example_actions",
     "expand",
     "is_write_action",
     "parse_document",
     "resource_matches",
     "service_actions",
     "statements",
+    "trust_guards",
     "trust_principals",
+    "trusts_service",
+    "whole_account_principals",
 ]
 
 # Operation-name prefixes that only read. Everything else is treated as a write (or unknown, which an
@@ -182,6 +204,88 @@ def trust_principals(trust_doc: dict) -> list[dict]:
     return out
 
 
+def trusts_service(trust_doc: dict | None, service: str) -> bool:
+    """Whether a role's trust policy lets an AWS service (e.g. "eks.amazonaws.com") assume it."""
+    return any(t["type"] == "Service" and t["value"] == service for t in trust_principals(trust_doc or {}))
+
+
+# Condition keys that narrow a trust to known callers: without one, a whole account (or anyone) may assume the
+# role or use the resource.
+TRUST_GUARDS: frozenset[str] = frozenset({
+    "sts:externalid", "aws:principalorgid", "aws:principalorgpaths", "aws:multifactorauthpresent",
+    "aws:principalarn", "aws:sourceidentity", "aws:principalaccount"})
+
+# Operators under which a condition key narrows who gets in. Negated operators, ...IfExists (true when the key
+# is absent, as it is for many callers) and ForAllValues (true for an empty set) do not.
+_GUARD_OPERATORS = frozenset({"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike",
+                              "bool", "null", "numericlessthan", "numericlessthanequals"})
+
+
+def _guards_by(base: str, key: str, values: list[str]) -> bool:
+    """Whether one condition test (operator without ForAnyValue:, lower-case key and values) narrows a trust."""
+    if base == "null":
+        return key in ("aws:multifactorauthpresent", "aws:multifactorauthage") and values == ["false"]
+    if base == "bool":
+        return key == "aws:multifactorauthpresent" and values == ["true"]
+    if base.startswith("numeric"):
+        return key == "aws:multifactorauthage"
+    return bool(values) and all(v.strip("*?") for v in values) and key != "aws:multifactorauthpresent"
+
+
+def trust_guards(conditions: dict) -> list[str]:
+    """Condition keys of a statement that really narrow a trust to known callers: a key of TRUST_GUARDS (or an
+    MFA age limit) tested with a positive operator against a concrete value. An ExternalId "*" or
+    MultiFactorAuthPresent "false" lets anyone in: having *a* condition is not enough."""
+    out = set()
+    for op, tests in (conditions or {}).items():
+        if not isinstance(tests, dict):
+            continue
+        base = str(op).lower().removeprefix("foranyvalue:")
+        if base not in _GUARD_OPERATORS:
+            continue
+        for key, value in tests.items():
+            k = str(key).lower()
+            values = [str(v).lower() for v in (value if isinstance(value, list) else [value])]
+            if k not in TRUST_GUARDS and not (k == "aws:multifactorauthage" and base.startswith("numeric")):
+                continue
+            if _guards_by(base, k, values):
+                out.add(str(key) if k in TRUST_GUARDS else "aws:MultiFactorAuthAge")
+    return sorted(out)
+
+
+def whole_account_principals(trust_doc: dict, own_account: str) -> list[dict]:
+    """The principals of a trust policy (as ``trust_principals`` gives them) that let in anyone or a whole other
+    account: Principal "*", or another account named by its id or its root ARN (not one of its roles or users).
+    Their conditions decide whether they are narrowed (``trust_guards``)."""
+    out = []
+    for t in trust_principals(trust_doc):
+        if t["type"] not in ("AWS", "*"):
+            continue
+        if t["account"] == "*" or (t["account"] and t["account"] != own_account and (
+                t["value"] == t["account"] or t["value"].endswith(":root"))):
+            out.append(t)
+    return out
+
+
+def admits_web_identity(trust_doc: dict | None, provider_host: str, subject: str) -> bool:
+    """Whether a role's trust policy lets ``subject`` (e.g. "system:serviceaccount:ns:name") assume the role
+    with sts:AssumeRoleWithWebIdentity through the IAM OIDC provider of ``provider_host`` (the issuer without
+    its scheme). A statement without a ``<host>:sub`` condition admits every subject of the provider; a
+    negated condition operator is not read as admitting anyone."""
+    for t in trust_principals(trust_doc or {}):
+        if t["type"] != "Federated" or not t["value"].endswith(f":oidc-provider/{provider_host}"):
+            continue
+        if t["actions"] and not any(action_matches(a, "sts:AssumeRoleWithWebIdentity") for a in t["actions"]):
+            continue
+        subs = [v for op, tests in (t["conditions"] or {}).items() if isinstance(tests, dict)
+                and "not" not in str(op).lower() for k, vals in tests.items()
+                if str(k).lower() == f"{provider_host}:sub".lower()
+                for v in (vals if isinstance(vals, list) else [vals])]
+        if not subs or any(fnmatchcase(subject, str(v)) for v in subs):
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------------------------------------
 # Service action lists
 
@@ -232,6 +336,19 @@ def expand(patterns: list[str], service_prefix: str) -> list[str]:
     return [a for a in _service_actions(service_prefix) if rx.fullmatch(a)]
 
 
+# The action sets the IAM checks and views ask about, from botocore's model (real action names, offline).
+EKS_ALL: tuple[str, ...] = tuple(service_actions("eks"))
+# EKS actions that change clusters or who can reach them.
+EKS_WRITE: tuple[str, ...] = tuple(a for a in EKS_ALL if is_write_action(a))
+# The EKS actions a reason quotes first, when granted: they say most plainly what a principal may do.
+EKS_EXAMPLES: tuple[str, ...] = ("eks:DeleteCluster", "eks:CreateAccessEntry", "eks:AssociateAccessPolicy",
+                                 "eks:UpdateClusterConfig", "eks:CreateCluster")
+# Needed to pull images, though its name does not start with a read verb.
+ECR_PULL_EXTRA: frozenset[str] = frozenset({"ecr:BatchCheckLayerAvailability"})
+# ECR actions that push images or change repositories.
+ECR_WRITE: tuple[str, ...] = tuple(a for a in service_actions("ecr") if is_write_action(a) and a not in ECR_PULL_EXTRA)
+
+
 # --------------------------------------------------------------------------------------------------------
 # Compiled policies
 
@@ -254,6 +371,12 @@ class Grant:
     not_resources: tuple[str, ...]
     has_condition: bool
     statement: dict = field(compare=False, repr=False)
+
+    def covers(self, action: str) -> bool:
+        """Whether the statement's Action (or NotAction) covers ``action``, whatever its resources."""
+        if self.not_actions:
+            return not any(action_matches(p, action) for p in self.not_actions)
+        return any(action_matches(p, action) for p in self.actions)
 
 
 class _Statement:
@@ -493,9 +616,15 @@ class AuthorizationDetails:
 
     # ---- queries ------------------------------------------------------------------------------------
 
-    def principals(self) -> list[dict]:
-        """Users, roles and groups with the fields checks need; "raw" is the original GAAD detail."""
-        return list(self._principals.values())
+    def principals(self, service_linked: bool = True) -> list[dict]:
+        """Users, roles and groups with the fields checks need; "raw" is the original GAAD detail. With
+        ``service_linked=False``, without the service-linked roles (AWS's own, which no operator controls)."""
+        return [p for p in self._principals.values() if service_linked or not p["service_linked"]]
+
+    def role(self, arn: str) -> dict | None:
+        """The role with this ARN (as ``principals`` gives it); None when the snapshot has no such role."""
+        found = self._principals.get(arn)
+        return found if found is not None and found["type"] == "role" else None
 
     def grants(self, principal_arn: str) -> list[Grant]:
         """Every Allow and Deny statement of the principal's identity policies, its groups' included.
@@ -579,16 +708,54 @@ class AuthorizationDetails:
                 out[arn] = found
         return out
 
-    def matching_actions(self, principal_arn: str, pattern_actions: list[str],
+    def matching_actions(self, principal_arn: str, pattern_actions: Iterable[str],
                          resource: str = "*") -> dict[str, list[Grant]]:
-        """Which of the given concrete actions the principal is allowed (within its boundary), and by which
-        identity-policy grants."""
-        out: dict[str, list[Grant]] = {}
-        for action in pattern_actions:
-            found = self.allowed(principal_arn, action, resource)
-            if found:
-                out[action] = found
-        return out
+        """Which of the given concrete actions the principal is allowed on ``resource`` (by default on every
+        resource), within its boundary, and by which identity-policy grants."""
+        return _per_action(pattern_actions, lambda action: self.allowed(principal_arn, action, resource))
+
+    def allowed_on_some(self, principal_arn: str, action: str) -> list[Grant]:
+        """The Allow grants letting the principal perform ``action`` on at least some resource (any Resource,
+        not only "*"); empty when an unconditioned Deny on every resource cancels them or the permissions
+        boundary does not let the action through. Where ``allowed(arn, action, "*")`` proves access to every
+        resource, this proves access to some: what a principal should not hold at all (a node role with
+        write access to some repositories, say)."""
+        if not self.boundary_permits(principal_arn, action):
+            return []
+        grants = self.grants(principal_arn)
+        if not self.allowed(principal_arn, action, "*") and any(
+                g.effect == "Deny" and not g.has_condition and g.covers(action) and "*" in g.resources
+                for g in grants):
+            return []
+        return [g for g in grants if g.effect == "Allow" and g.covers(action)]
+
+    def matching_actions_on_some(self, principal_arn: str, actions: Iterable[str]) -> dict[str, list[Grant]]:
+        """Which of the given concrete actions the principal is allowed on at least some resource
+        (``allowed_on_some``), and by which grants."""
+        return _per_action(actions, lambda action: self.allowed_on_some(principal_arn, action))
+
+    def caveat(self, principal_arn: str, *, granted: bool) -> str:
+        """What bounds a verdict about the principal's permissions, as " (...)" to append to a reason ("" when
+        nothing does). A verdict that access is granted names the permissions boundary that capped it and the
+        policies a member account cannot read (NOT_READABLE); a verdict that it is not names only the
+        boundary."""
+        notes = [n for n in (self.boundary_note(principal_arn), NOT_READABLE if granted else "") if n]
+        return f" ({'; '.join(notes)})" if notes else ""
+
+
+# SCPs, resource control policies and session policies only take permissions away: they could make a granted
+# permission not granted, never the reverse, and none of them is readable from a member account.
+NOT_READABLE = "SCPs and session policies could narrow this but are not readable from a member account"
+
+
+def _per_action(actions: Iterable[str], grants_of: Callable[[str], list[Grant]]) -> dict[str, list[Grant]]:
+    """action -> its grants, for the actions that have any, in the order given."""
+    out: dict[str, list[Grant]] = {}
+    for action in actions:
+        found = grants_of(action)
+        if found:
+            out[action] = found
+    return out
 
 
 def describe_grant(grant: Grant) -> str:
@@ -600,3 +767,23 @@ def describe_grant(grant: Grant) -> str:
     sid = f" statement {grant.sid}" if grant.sid else ""
     cond = " (with a Condition)" if grant.has_condition else ""
     return f"{where} {grant.policy_name}{via}{sid}: {grant.effect} {what} on {on}{cond}"
+
+
+def describe_grants(found: dict[str, list[Grant]]) -> str:
+    """Which statements grant the actions (as ``matching_actions`` gives them), each with the actions it
+    grants: the first four, and how many more."""
+    per: dict[str, list[str]] = {}
+    for action, grants in found.items():
+        for g in grants:
+            per.setdefault(describe_grant(g), []).append(action.split(":", 1)[1])
+    parts = []
+    for label, actions in per.items():
+        shown = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
+        parts.append(f"{label} [{shown}]")
+    return "; ".join(parts)
+
+
+def example_actions(actions: list[str]) -> str:
+    """Up to three of the actions to quote in a reason: the telling EKS ones (EKS_EXAMPLES) when present."""
+    first = [a for a in EKS_EXAMPLES if a in actions] or actions[:3]
+    return ", ".join(first[:3])

@@ -8,17 +8,27 @@ from urllib.parse import quote
 import pytest
 
 from eksaudit.policy import (
+    ECR_WRITE,
+    EKS_ALL,
+    EKS_WRITE,
+    NOT_READABLE,
     AuthorizationDetails,
     Grant,
     action_matches,
+    admits_web_identity,
     describe_grant,
+    describe_grants,
+    example_actions,
     expand,
     is_write_action,
     parse_document,
     resource_matches,
     service_actions,
     statements,
+    trust_guards,
     trust_principals,
+    trusts_service,
+    whole_account_principals,
 )
 
 ACCOUNT = "123456789012"
@@ -485,3 +495,131 @@ def test_boundary_caps_group_policies_of_a_user():
     auth = AuthorizationDetails(gaad)
     assert auth.allowed(USER_ARN, "eks:DeleteCluster") == []
     assert auth.allowed(GROUP_ARN, "eks:DeleteCluster"), "the group itself has no boundary"
+
+
+# ---- access on some resource, and the words for it -------------------------------------------------------
+
+def test_allowed_on_some_resource_versus_on_every_resource():
+    auth = AuthorizationDetails(role_gaad(inline=[doc(allow("eks:DeleteCluster", CLUSTER))]))
+    assert auth.allowed(ROLE_ARN, DELETE) == []  # not on every cluster
+    (grant,) = auth.allowed_on_some(ROLE_ARN, DELETE)
+    assert grant.resources == (CLUSTER,) and grant.covers(DELETE) and not grant.covers(DESCRIBE)
+    assert auth.matching_actions_on_some(ROLE_ARN, [DELETE, DESCRIBE]).keys() == {DELETE}
+    assert auth.matching_actions(ROLE_ARN, [DELETE, DESCRIBE]) == {}
+
+
+@pytest.mark.parametrize(("statements_", "on_some"), [
+    ([allow("eks:*", CLUSTER), deny("eks:DeleteCluster")], False),  # an unconditioned Deny on * cancels it
+    ([allow("eks:*", CLUSTER), deny("eks:DeleteCluster", OTHER_CLUSTER)], True),  # a Deny elsewhere does not
+    ([allow("eks:*", CLUSTER), deny("eks:DeleteCluster", Condition={"Bool": {"aws:SecureTransport": "false"}})],
+     True),  # nor does a Deny that may not apply
+    ([{"Effect": "Allow", "NotAction": "eks:Delete*", "Resource": CLUSTER}], False),
+    ([{"Effect": "Allow", "NotAction": "iam:*", "Resource": CLUSTER}], True),
+])
+def test_allowed_on_some_deny_and_not_action(statements_, on_some):
+    auth = AuthorizationDetails(role_gaad(inline=[doc(*statements_)]))
+    assert bool(auth.allowed_on_some(ROLE_ARN, DELETE)) is on_some
+
+
+def test_allowed_on_some_stays_within_the_boundary():
+    capped = bounded("s3-only-boundary")
+    assert capped.allowed_on_some(ROLE_ARN, DELETE) == []
+    assert capped.allowed_on_some(ROLE_ARN, "s3:GetObject")
+
+
+def test_role_and_principals_without_service_linked_roles():
+    gaad = group_gaad()
+    gaad["RoleDetailList"] = role_gaad(path="/aws-service-role/eks.amazonaws.com/")["RoleDetailList"]
+    auth = AuthorizationDetails(gaad)
+    assert auth.role(ROLE_ARN)["name"] == "subject"
+    assert auth.role(USER_ARN) is None and auth.role("arn:aws:iam::000000000000:role/nope") is None
+    assert ROLE_ARN in {p["arn"] for p in auth.principals()}
+    assert {p["arn"] for p in auth.principals()} - {p["arn"] for p in auth.principals(service_linked=False)} == {
+        ROLE_ARN}
+
+
+def test_caveat_names_the_boundary_and_what_cannot_be_read():
+    capped, free = bounded("s3-only-boundary"), bounded(None)
+    assert capped.caveat(ROLE_ARN, granted=False) == " (capped by permissions boundary s3-only-boundary)"
+    assert capped.caveat(ROLE_ARN, granted=True) == (f" (capped by permissions boundary s3-only-boundary; "
+                                                     f"{NOT_READABLE})")
+    assert free.caveat(ROLE_ARN, granted=False) == ""
+    assert free.caveat(ROLE_ARN, granted=True) == f" ({NOT_READABLE})"
+
+
+def test_describe_grants_groups_actions_by_statement():
+    auth = AuthorizationDetails(role_gaad(inline=[doc(allow("eks:*"), allow("ecr:PutImage"))]))
+    found = auth.matching_actions(ROLE_ARN, ["eks:CreateCluster", "eks:DeleteCluster", "eks:DeleteNodegroup",
+                                             "eks:TagResource", "eks:UntagResource", "ecr:PutImage"])
+    assert describe_grants(found) == (
+        "inline policy inline0: Allow Action eks:* on Resource * [CreateCluster, DeleteCluster, DeleteNodegroup, "
+        "TagResource and 1 more]; inline policy inline0: Allow Action ecr:PutImage on Resource * [PutImage]")
+
+
+def test_example_actions_prefer_the_telling_eks_actions():
+    assert example_actions(["eks:TagResource", "eks:DeleteCluster", "eks:CreateCluster"]) == \
+        "eks:DeleteCluster, eks:CreateCluster"
+    assert example_actions(["ecr:PutImage", "ecr:TagResource", "ecr:DeleteRepository", "ecr:CreateRepository"]) == \
+        "ecr:PutImage, ecr:TagResource, ecr:DeleteRepository"
+
+
+def test_audited_action_sets():
+    assert "eks:DeleteCluster" in EKS_WRITE and "eks:DescribeCluster" not in EKS_WRITE
+    assert set(EKS_WRITE) < set(EKS_ALL) and "eks:DescribeCluster" in EKS_ALL
+    assert "ecr:PutImage" in ECR_WRITE
+    assert not {"ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer"} & set(ECR_WRITE)
+
+
+# ---- who a trust policy lets in -----------------------------------------------------------------------------
+
+def test_trusts_service():
+    assert trusts_service(TRUST_EC2, "ec2.amazonaws.com")
+    assert not trusts_service(TRUST_EC2, "eks.amazonaws.com")
+    assert not trusts_service(None, "ec2.amazonaws.com")
+
+
+@pytest.mark.parametrize(("condition", "guards"), [
+    (EXTERNAL_ID, ["sts:ExternalId"]),
+    ({"StringEquals": {"sts:ExternalId": "*"}}, []),  # a wildcard value lets anyone in
+    ({"StringNotEquals": {"sts:ExternalId": "x"}}, []),  # negated operators do not narrow
+    ({"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-1"}}, []),  # true when the key is absent
+    ({"ForAnyValue:StringEquals": {"aws:PrincipalOrgID": "o-1"}}, ["aws:PrincipalOrgID"]),
+    ({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, ["aws:MultiFactorAuthPresent"]),
+    ({"Bool": {"aws:MultiFactorAuthPresent": "false"}}, []),
+    ({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}, ["aws:MultiFactorAuthAge"]),
+    ({"StringEquals": {"aws:SourceIp": "10.0.0.1"}}, []),  # not a key that names the caller
+])
+def test_trust_guards(condition, guards):
+    assert trust_guards(condition) == guards
+
+
+def test_whole_account_principals():
+    document = doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": [
+        "arn:aws:iam::210987654321:root", "210987654322", "arn:aws:iam::210987654323:role/ci",
+        f"arn:aws:iam::{ACCOUNT}:root", "*"], "Service": "eks.amazonaws.com"}})
+    assert [t["value"] for t in whole_account_principals(document, ACCOUNT)] == [
+        "arn:aws:iam::210987654321:root", "210987654322", "*"]
+
+
+PROVIDER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+
+
+def irsa_trust(condition=None, action="sts:AssumeRoleWithWebIdentity") -> dict:
+    stmt = {"Effect": "Allow", "Action": action,
+            "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{PROVIDER}"}}
+    if condition:
+        stmt["Condition"] = condition
+    return doc(stmt)
+
+
+@pytest.mark.parametrize(("document", "admitted"), [
+    (irsa_trust(), True),  # no sub condition: every service account of the cluster
+    (irsa_trust({"StringEquals": {f"{PROVIDER}:sub": "system:serviceaccount:kube-system:ebs-csi"}}), True),
+    (irsa_trust({"StringLike": {f"{PROVIDER}:sub": "system:serviceaccount:kube-system:*"}}), True),
+    (irsa_trust({"StringEquals": {f"{PROVIDER}:sub": "system:serviceaccount:app:api"}}), False),
+    (irsa_trust(action="sts:AssumeRole"), False),
+    (trust({"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/OTHER"}),
+     False),
+])
+def test_admits_web_identity(document, admitted):
+    assert admits_web_identity(document, PROVIDER, "system:serviceaccount:kube-system:ebs-csi") is admitted

@@ -16,7 +16,7 @@ def ref(entry: dict, anchor: str = "") -> str:
     return f"evidence/{entry['path']}" + (f"#{anchor}" if anchor else "")
 
 
-@frame("clusters", ["aws:eks:DescribeCluster"])
+@frame("clusters", [DESCRIBE_CLUSTER])
 def clusters(f: Frames) -> pd.DataFrame:
     """One row per EKS cluster of the account (the inventory, whatever --cluster/--region selected: findings are
     narrowed to the selection after the checks ran): account_id, region, cluster, arn, version, role_arn, vpc_id,
@@ -28,7 +28,7 @@ def clusters(f: Frames) -> pd.DataFrame:
 
     scope = Scope.of(f.evidence)
     rows = []
-    for entry, data in f.evidence.responses("aws:eks:DescribeCluster"):
+    for entry, data in f.evidence.responses(DESCRIBE_CLUSTER):
         c = data.get("cluster", {})
         vpc = c.get("resourcesVpcConfig") or {}
         enabled, disabled = [], []
@@ -59,8 +59,6 @@ def clusters(f: Frames) -> pd.DataFrame:
             "oidc_issuer", "authentication_mode", "auto_mode_node_role", "platform_version", "status", "tags",
             "audited", "evidence"]
     return pd.DataFrame(rows, columns=cols)
-
-
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,40 +3,54 @@ pod identity, service accounts and ECR repository policies.
 
 Per-user credential reads, pod identity and node-group descriptions are "soft" inputs: a frame records for each
 row whether its data was read and, if not, why (``*_error`` columns), so a check can ERROR exactly where a
-verdict depended on a failed read while other verdicts stand.
+verdict depended on a failed read while other verdicts stand. The plain functions (``oidc_providers``,
+``pod_identity``, ``pod_identity_agents``, ``addon_roles``, ``bound_service_accounts``, ``secret_references``)
+read inputs that the calling check declares itself: their reads count as that check's. What the
+IAM policies in these frames allow is decided in eksaudit.policy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import datetime, timezone
 
 import pandas as pd
 import yaml
 
 from ..collect.faults import describe
-from ..policy import AuthorizationDetails, action_matches
+from ..collect.kubernetes import (
+    CLUSTER_ROLE_BINDINGS,
+    CONFIGMAPS,
+    DAEMONSETS,
+    ROLE_BINDINGS,
+    SERVICE_ACCOUNTS,
+)
+from ..collect.steps.core import DESCRIBE_CLUSTER, LIST_NODEGROUPS
+from ..collect.steps.iam import (
+    DESCRIBE_ADDON,
+    DESCRIBE_NODEGROUP,
+    GET_ACCOUNT_AUTHORIZATION_DETAILS,
+    GET_LOGIN_PROFILE,
+    GET_REPOSITORY_POLICY,
+    LIST_ACCESS_KEYS,
+    LIST_MFA_DEVICES,
+    LIST_OPEN_ID_CONNECT_PROVIDERS,
+    LIST_POD_IDENTITY_ASSOCIATIONS,
+)
+from ..collect.steps.images import DESCRIBE_REPOSITORIES
+from ..policy import AuthorizationDetails, parse_document, trusts_service
 from . import Frames, frame
 from .core import ref
 
-GAAD = "aws:iam:GetAccountAuthorizationDetails"
-KEYS = "aws:iam:ListAccessKeys"
-LOGIN = "aws:iam:GetLoginProfile"
-MFA = "aws:iam:ListMFADevices"
-OIDC = "aws:iam:ListOpenIDConnectProviders"
-POD_IDENTITY = "aws:eks:ListPodIdentityAssociations"
-NODEGROUPS = "aws:eks:ListNodegroups"
-NODEGROUP = "aws:eks:DescribeNodegroup"
-DESCRIBE_ADDON = "aws:eks:DescribeAddon"
-REPO_POLICY = "aws:ecr:GetRepositoryPolicy"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
-@frame("iam_auth", [GAAD])
+@frame("iam_auth", [GET_ACCOUNT_AUTHORIZATION_DETAILS])
 def iam_auth(f: Frames) -> AuthorizationDetails:
     """Not a DataFrame: the account's IAM authorization details, ready for policy evaluation (eksaudit.policy).
     Empty when GetAccountAuthorizationDetails was not collected (checks then ERROR through their inputs)."""
     merged: dict = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
-    for _, data in f.evidence.responses(GAAD):
+    for _, data in f.evidence.responses(GET_ACCOUNT_AUTHORIZATION_DETAILS):
         for key in merged:
             merged[key].extend(data.get(key) or [])
     return AuthorizationDetails(merged)
@@ -44,20 +58,26 @@ def iam_auth(f: Frames) -> AuthorizationDetails:
 
 def gaad_ref(f: Frames, anchor: str = "") -> str:
     """Evidence pointer into the GAAD response for a principal (anchor: its ARN)."""
-    found = f.evidence.responses(GAAD)
+    found = f.evidence.responses(GET_ACCOUNT_AUTHORIZATION_DETAILS)
     return ref(found[0][0], anchor) if found else "evidence/manifest.json"
 
 
-def _per_param(f: Frames, input_key: str, param: str) -> dict[str, tuple[dict, dict | None, str]]:
-    """param value -> (entry, data or None, failure cause) for a fanned-out input."""
-    out: dict[str, tuple[dict, dict | None, str]] = {}
+def _reads(f: Frames, input_key: str, key: Callable[[dict], Hashable]) -> dict[Hashable, tuple[dict, dict | None, str]]:
+    """key(entry) -> (entry, data or None, failure cause) for every read of a fanned-out input (the last read
+    of a key wins)."""
+    out: dict[Hashable, tuple[dict, dict | None, str]] = {}
     for e in f.evidence.by_input.get(input_key, []):
-        key = str((e.get("params") or {}).get(param, ""))
-        if e["status"] == "ok":
-            out[key] = (e, f.evidence.load(e), "")
-        else:
-            out[key] = (e, None, describe(e.get("error") or {}))
+        out[key(e)] = (e, f.evidence.load(e), "") if e["status"] == "ok" else (e, None, describe(e.get("error") or {}))
     return out
+
+
+def _param(*names: str) -> Callable[[dict], Hashable]:
+    """The key of a read by its call parameters: one value, or a tuple of several."""
+    def key(e: dict) -> Hashable:
+        values = tuple(str((e.get("params") or {}).get(n, "")) for n in names)
+        return values[0] if len(values) == 1 else values
+
+    return key
 
 
 def _age_days(created: object, now: datetime) -> float | None:
@@ -72,7 +92,8 @@ def _age_days(created: object, now: datetime) -> float | None:
     return (now - ts.to_pydatetime()).total_seconds() / 86400
 
 
-@frame("iam_users", [GAAD], soft_inputs=[KEYS, LOGIN, MFA])
+@frame("iam_users", [GET_ACCOUNT_AUTHORIZATION_DETAILS], soft_inputs=[LIST_ACCESS_KEYS, GET_LOGIN_PROFILE,
+                                                                 LIST_MFA_DEVICES])
 def iam_users(f: Frames) -> pd.DataFrame:
     """One row per IAM user of the GAAD snapshot with the credentials GAAD lacks.
 
@@ -81,9 +102,10 @@ def iam_users(f: Frames) -> pd.DataFrame:
     unknown), password_error, mfa_devices (count, None when unknown), mfa_error, evidence. Ages are computed
     against the time the keys were read (the collection time), so the same evidence gives the same findings.
     """
-    keys, logins, mfas = _per_param(f, KEYS, "UserName"), _per_param(f, LOGIN, "UserName"), _per_param(f, MFA, "UserName")
+    keys, logins, mfas = (_reads(f, key, _param("UserName"))
+                          for key in (LIST_ACCESS_KEYS, GET_LOGIN_PROFILE, LIST_MFA_DEVICES))
     rows = []
-    for entry, data in f.evidence.responses(GAAD):
+    for entry, data in f.evidence.responses(GET_ACCOUNT_AUTHORIZATION_DETAILS):
         for u in data.get("UserDetailList") or []:
             name = u.get("UserName", "")
             row = {"account_id": entry["account"], "user": name, "arn": u.get("Arn", ""),
@@ -120,33 +142,92 @@ def iam_users(f: Frames) -> pd.DataFrame:
 
 def oidc_providers(f: Frames) -> tuple[set[str], str]:
     """(issuer URLs without scheme that have an IAM OIDC provider, cause when the list could not be read)."""
-    errors = f.evidence.errors(OIDC)
+    errors = f.evidence.errors(LIST_OPEN_ID_CONNECT_PROVIDERS)
     found: set[str] = set()
-    for _, data in f.evidence.responses(OIDC):
+    for _, data in f.evidence.responses(LIST_OPEN_ID_CONNECT_PROVIDERS):
         for p in data.get("OpenIDConnectProviderList") or []:
             arn = p.get("Arn", "")
             if ":oidc-provider/" in arn:
                 found.add(arn.split(":oidc-provider/", 1)[1].rstrip("/"))
-    if not f.evidence.responses(OIDC):
+    if not f.evidence.responses(LIST_OPEN_ID_CONNECT_PROVIDERS):
         return found, describe(errors[0].get("error") or {}) if errors else "not collected"
     return found, ""
 
 
 def pod_identity(f: Frames) -> dict[str, tuple[list[dict], str]]:
     """cluster -> (pod identity associations, cause when they could not be read)."""
-    out: dict[str, tuple[list[dict], str]] = {}
-    for e in f.evidence.by_input.get(POD_IDENTITY, []):
-        if e["status"] == "ok":
-            out[e["cluster"]] = (list(f.evidence.load(e).get("associations") or []), "")
-        else:
-            out[e["cluster"]] = ([], describe(e.get("error") or {}))
+    return {cluster: (list((data or {}).get("associations") or []), cause)
+            for cluster, (_, data, cause) in _reads(f, LIST_POD_IDENTITY_ASSOCIATIONS, lambda e: e["cluster"]).items()}
+
+
+def pod_identity_agents(f: Frames) -> dict[str, bool]:
+    """cluster -> whether the EKS Pod Identity agent DaemonSet runs in kube-system (clusters whose DaemonSets were
+    collected only). Without the agent, pod identity associations give pods no credentials."""
+    out: dict[str, bool] = {}
+    for e, data in f.evidence.responses(DAEMONSETS):
+        runs = any(((d.get("metadata") or {}).get("namespace"), (d.get("metadata") or {}).get("name"))
+                   == ("kube-system", "eks-pod-identity-agent") for d in data.get("items", []))
+        out[e["cluster"]] = out.get(e["cluster"], False) or runs
+    return out
+
+
+def addon_roles(f: Frames) -> dict[tuple[str, str], str]:
+    """(cluster, add-on name) -> the IAM role its add-on configuration gives it: a role ARN, "pod identity"
+    for pod identity associations, "" when none."""
+    out = {}
+    for e, data in f.evidence.responses(DESCRIBE_ADDON):
+        a = data.get("addon") or {}
+        role = a.get("serviceAccountRoleArn") or ""
+        if not role and a.get("podIdentityAssociations"):
+            role = "pod identity"
+        out[(e["cluster"], a.get("addonName", ""))] = role
+    return out
+
+
+# Built-in roles every cluster binds to all service accounts (OIDC discovery, API discovery, self review): a
+# binding to them says nothing about whether a workload calls the Kubernetes API.
+DISCOVERY_ROLES = frozenset({"system:service-account-issuer-discovery", "system:discovery", "system:basic-user",
+                             "system:public-info-viewer"})
+
+
+def bound_service_accounts(f: Frames) -> set[tuple[str, str, str]]:
+    """(cluster, namespace, name) of service accounts some RoleBinding or ClusterRoleBinding grants to;
+    (cluster, namespace, "*") where a group binding covers a whole namespace (namespace "*" for all). Bindings to
+    the built-in discovery roles do not count."""
+    out = set()
+    bindings = [(e["cluster"], b) for key in (ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS)
+                for e, data in f.evidence.responses(key) for b in data.get("items", [])]
+    for cluster, b in bindings:
+        if (b.get("roleRef") or {}).get("name") in DISCOVERY_ROLES:
+            continue
+        bns = (b.get("metadata") or {}).get("namespace", "")
+        for s in b.get("subjects") or []:
+            if s.get("kind") == "ServiceAccount":
+                out.add((cluster, s.get("namespace") or bns, s.get("name", "")))
+            elif s.get("kind") == "Group" and s.get("name", "").startswith("system:serviceaccounts"):
+                ns = s["name"].removeprefix("system:serviceaccounts").lstrip(":") or "*"
+                out.add((cluster, ns, "*"))
+    return out
+
+
+def secret_references(f: Frames) -> dict[str, list[tuple[str, str, str, str]]]:
+    """cluster -> (namespace, service account, referenced Secret name, evidence) from ServiceAccounts' `secrets:`
+    lists: where Secrets cannot be listed, the only trace of the token Secrets the token controller created."""
+    out: dict[str, list[tuple[str, str, str, str]]] = {}
+    for e, data in f.evidence.responses(SERVICE_ACCOUNTS):
+        for sa in data.get("items") or []:
+            m = sa.get("metadata") or {}
+            ns, name = m.get("namespace", ""), m.get("name", "")
+            for secret in sa.get("secrets") or []:
+                if isinstance(secret, dict) and isinstance(secret.get("name"), str) and secret["name"]:
+                    out.setdefault(e["cluster"], []).append((ns, name, secret["name"], ref(e, f"{ns}/{name}")))
     return out
 
 
 def _aws_auth(f: Frames) -> dict[str, tuple[dict, dict]]:
     """cluster -> (aws-auth ConfigMap data parsed, its collection entry) for clusters that have one."""
     out = {}
-    for e, data in f.evidence.responses("k8s:configmaps"):
+    for e, data in f.evidence.responses(CONFIGMAPS):
         for obj in data.get("items") or []:
             m = obj.get("metadata") or {}
             if (m.get("namespace"), m.get("name")) != ("kube-system", "aws-auth"):
@@ -161,7 +242,7 @@ def _aws_auth(f: Frames) -> dict[str, tuple[dict, dict]]:
     return out
 
 
-@frame("aws_auth", ["k8s:configmaps"])
+@frame("aws_auth", [CONFIGMAPS])
 def aws_auth(f: Frames) -> pd.DataFrame:
     """One row per cluster whose kube-system/aws-auth ConfigMap was collected: cluster, region, account_id,
     map_roles, map_users, map_accounts (parsed lists; None when unparseable), evidence."""
@@ -174,7 +255,8 @@ def aws_auth(f: Frames) -> pd.DataFrame:
                                        "evidence"])
 
 
-@frame("node_roles", [], soft_inputs=[NODEGROUPS, NODEGROUP, "k8s:configmaps", GAAD])
+@frame("node_roles", [], soft_inputs=[LIST_NODEGROUPS, DESCRIBE_NODEGROUP, CONFIGMAPS,
+                                      GET_ACCOUNT_AUTHORIZATION_DETAILS])
 def node_roles(f: Frames) -> pd.DataFrame:
     """Node instance roles per cluster, from every source that names them.
 
@@ -186,25 +268,26 @@ def node_roles(f: Frames) -> pd.DataFrame:
     cluster names. Soft inputs: ListNodegroups, DescribeNodegroup, k8s configmaps.
     """
     rows = []
-    described = _per_nodegroup(f)
-    for e in f.evidence.by_input.get(NODEGROUPS, []):
+    described = _reads(f, DESCRIBE_NODEGROUP, _param("clusterName", "nodegroupName"))
+    for e in f.evidence.by_input.get(LIST_NODEGROUPS, []):
         cluster = e["cluster"] or str((e.get("params") or {}).get("clusterName", ""))
         base = {"account_id": e["account"], "region": e["region"], "cluster": cluster}
         if e["status"] != "ok":
             rows.append({**base, "role_arn": "", "source": "node groups",
-                         "error": f"node groups could not be listed ({NODEGROUPS} {describe(e.get('error') or {})})",
+                         "error": f"node groups could not be listed ({LIST_NODEGROUPS} "
+                                  f"{describe(e.get('error') or {})})",
                          "evidence": "evidence/manifest.json"})
             continue
         for ng in f.evidence.load(e).get("nodegroups") or []:
             d_entry, d_data, cause = described.get((cluster, ng), ({}, None, "not collected"))
             if d_data is None:
                 rows.append({**base, "role_arn": "", "source": f"node group {ng}",
-                             "error": f"node group {ng} was listed but not described ({NODEGROUP} {cause})",
+                             "error": f"node group {ng} was listed but not described ({DESCRIBE_NODEGROUP} {cause})",
                              "evidence": ref(e)})
             else:
                 rows.append({**base, "role_arn": (d_data.get("nodegroup") or {}).get("nodeRole", ""),
                              "source": f"node group {ng}", "error": "", "evidence": ref(d_entry)})
-    for entry, data in f.evidence.responses("aws:eks:DescribeCluster"):
+    for entry, data in f.evidence.responses(DESCRIBE_CLUSTER):
         c = data.get("cluster") or {}
         role = (c.get("computeConfig") or {}).get("nodeRoleArn")
         if role:  # EKS Auto Mode launches its nodes with this role
@@ -220,40 +303,23 @@ def node_roles(f: Frames) -> pd.DataFrame:
     # While some cluster's node roles are unknown, a role that merely looks like a node role may be that
     # cluster's: say nothing account-level about it (the cluster's ERROR row covers it).
     incomplete = any(r["error"] for r in rows)
-    auth = f.iam_auth if f.evidence.responses(GAAD) and not incomplete else None
-    for p in auth.principals() if auth else []:
-        if p["type"] != "role" or p["arn"] in named or p["service_linked"]:
+    auth = f.iam_auth if f.evidence.responses(GET_ACCOUNT_AUTHORIZATION_DETAILS) and not incomplete else None
+    for p in auth.principals(service_linked=False) if auth else []:
+        if p["type"] != "role" or p["arn"] in named:
             continue
-        trusts_ec2 = any(t["type"] == "Service" and t["value"] == "ec2.amazonaws.com"
-                         for t in _trust(p))
-        if trusts_ec2 and auth.allowed(p["arn"], "eks:DescribeCluster"):
+        if trusts_service(p["trust"], "ec2.amazonaws.com") and auth.allowed(p["arn"], "eks:DescribeCluster"):
             rows.append({"account_id": f.evidence.account, "region": "", "cluster": "", "role_arn": p["arn"],
                          "source": "IAM: trusted by EC2 and allowed eks:DescribeCluster", "error": "",
                          "evidence": gaad_ref(f, p["arn"])})
     return pd.DataFrame(rows, columns=["account_id", "region", "cluster", "role_arn", "source", "error", "evidence"])
 
 
-def _trust(p: dict) -> list[dict]:
-    from ..policy import trust_principals
-
-    return trust_principals(p["trust"]) if p.get("trust") else []
-
-
-def _per_nodegroup(f: Frames) -> dict[tuple[str, str], tuple[dict, dict | None, str]]:
-    out = {}
-    for e in f.evidence.by_input.get(NODEGROUP, []):
-        params = e.get("params") or {}
-        key = (str(params.get("clusterName", "")), str(params.get("nodegroupName", "")))
-        out[key] = (e, f.evidence.load(e), "") if e["status"] == "ok" else (e, None, describe(e.get("error") or {}))
-    return out
-
-
-@frame("service_accounts", ["k8s:serviceaccounts"])
+@frame("service_accounts", [SERVICE_ACCOUNTS])
 def service_accounts(f: Frames) -> pd.DataFrame:
     """One row per ServiceAccount: cluster, region, account_id, namespace, name, role_arn (IRSA annotation, ""),
     automount (automountServiceAccountToken as written: True/False/None), evidence."""
     rows = []
-    for e, data in f.evidence.responses("k8s:serviceaccounts"):
+    for e, data in f.evidence.responses(SERVICE_ACCOUNTS):
         for obj in data.get("items") or []:
             m = obj.get("metadata") or {}
             rows.append({"cluster": e["cluster"], "region": e["region"], "account_id": e["account"],
@@ -265,17 +331,15 @@ def service_accounts(f: Frames) -> pd.DataFrame:
                                        "automount", "evidence"])
 
 
-@frame("repo_policies", ["aws:ecr:DescribeRepositories"], soft_inputs=[REPO_POLICY])
+@frame("repo_policies", [DESCRIBE_REPOSITORIES], soft_inputs=[GET_REPOSITORY_POLICY])
 def repo_policies(f: Frames) -> pd.DataFrame:
     """One row per ECR repository: account_id, region, repository, arn, policy (the parsed policy document, None
     when there is none or it could not be read), state (policy|none|error), error (cause), evidence."""
-    from ..policy import parse_document
-
     got = {}
-    for e in f.evidence.by_input.get(REPO_POLICY, []):
+    for e in f.evidence.by_input.get(GET_REPOSITORY_POLICY, []):
         got[(e["region"], str((e.get("params") or {}).get("repositoryName", "")))] = e
     rows = []
-    for entry, data in f.evidence.responses("aws:ecr:DescribeRepositories"):
+    for entry, data in f.evidence.responses(DESCRIBE_REPOSITORIES):
         for r in data.get("repositories") or []:
             name = r.get("repositoryName", "")
             row = {"account_id": entry["account"], "region": entry["region"], "repository": name,
@@ -298,22 +362,3 @@ def repo_policies(f: Frames) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["account_id", "region", "repository", "arn", "policy", "state", "error",
                                        "evidence"])
 
-
-def grants_for_action(auth: AuthorizationDetails, arn: str, action: str) -> list:
-    """Allow grants covering ``action`` on any resource (not only "*"), unless an unconditioned Deny on every
-    resource cancels it or the principal's permissions boundary does not let the action through: what a
-    principal can do to at least some resources of that action."""
-    if not auth.boundary_permits(arn, action):
-        return []
-    if not auth.allowed(arn, action, "*"):
-        denied = any(g.effect == "Deny" and not g.has_condition and _covers(g, action) and "*" in g.resources
-                     for g in auth.grants(arn))
-        if denied:
-            return []
-    return [g for g in auth.grants(arn) if g.effect == "Allow" and _covers(g, action)]
-
-
-def _covers(g, action: str) -> bool:
-    if g.not_actions:
-        return not any(action_matches(p, action) for p in g.not_actions)
-    return any(action_matches(p, action) for p in g.actions)

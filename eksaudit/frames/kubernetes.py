@@ -4,35 +4,50 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..collect.kubernetes import (
+    CRONJOBS,
+    DAEMONSETS,
+    DEPLOYMENTS,
+    JOBS,
+    KINDS,
+    NAMESPACES,
+    PODS,
+    REPLICASETS,
+    STATEFULSETS,
+)
 from . import Frames, frame
 
-CONTROLLERS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
-               "ReplicaSet": "replicasets", "Job": "jobs", "CronJob": "cronjobs"}
-WORKLOAD_INPUTS = ["k8s:pods"] + [f"k8s:{p}" for p in CONTROLLERS.values()]
+# Controller kind -> the input that lists it.
+CONTROLLERS = {"Deployment": DEPLOYMENTS, "StatefulSet": STATEFULSETS, "DaemonSet": DAEMONSETS,
+               "ReplicaSet": REPLICASETS, "Job": JOBS, "CronJob": CRONJOBS}
+WORKLOAD_INPUTS = [PODS, *CONTROLLERS.values()]
+KIND_INPUTS = frozenset(k.input for k in KINDS)
 
 
 def _meta(obj: dict) -> dict:
     return obj.get("metadata") or {}
 
 
-def _pod_spec(obj: dict) -> dict | None:
-    kind = obj.get("kind")
+def _template(obj: dict) -> dict:
+    """A controller's pod template (a CronJob's through its job template); {} when it has none."""
     spec = obj.get("spec") or {}
-    if kind == "Pod":
-        return spec
-    if kind == "CronJob":
-        return (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
-    return (spec.get("template") or {}).get("spec")
+    if obj.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return spec.get("template") or {}
+
+
+def _pod_spec(obj: dict) -> dict | None:
+    """The pod spec of a Pod, or of a controller's pod template (None when the template has none)."""
+    if obj.get("kind") == "Pod":
+        return obj.get("spec") or {}
+    return _template(obj).get("spec")
 
 
 def _pod_labels(obj: dict) -> dict:
     """The labels the workload's pods carry (a controller's pod template labels; a Pod's own)."""
-    kind, spec = obj.get("kind"), obj.get("spec") or {}
-    if kind == "Pod":
+    if obj.get("kind") == "Pod":
         return _meta(obj).get("labels") or {}
-    if kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    return ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    return (_template(obj).get("metadata") or {}).get("labels") or {}
 
 
 def _owner(obj: dict) -> tuple[str, str] | None:
@@ -53,8 +68,8 @@ def workloads(f: Frames) -> pd.DataFrame:
     ev = f.evidence
     objects = []  # (cluster, obj, entry)
     known = set()
-    for plural in ["pods", *CONTROLLERS.values()]:
-        for entry, data in ev.responses(f"k8s:{plural}"):
+    for key in WORKLOAD_INPUTS:
+        for entry, data in ev.responses(key):
             for obj in data.get("items", []):
                 objects.append((entry, obj))
                 m = _meta(obj)
@@ -118,12 +133,12 @@ def containers(f: Frames) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-@frame("k8s_objects", ["k8s:namespaces"])
+@frame("k8s_objects", [NAMESPACES])
 def k8s_objects(f: Frames) -> pd.DataFrame:
     """Every collected Kubernetes object's identity: cluster, plural, kind, namespace, name, labels, obj, evidence."""
     rows = []
     ev = f.evidence
-    for e, data in [pair for key in ev.by_input if key.startswith("k8s:") for pair in ev.responses(key)]:
+    for e, data in [pair for key in ev.by_input if key in KIND_INPUTS for pair in ev.responses(key)]:
         for obj in data.get("items", []):
             m = _meta(obj)
             rows.append({"cluster": e["cluster"], "region": e["region"], "account_id": e["account"],

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import render
-from ..checks.iam import ECR_WRITE, EKS_WRITE, allowed_anywhere
 from ..evidence import Evidence
 from ..frames import Frames
-from ..policy import describe_grant
+from ..policy import ECR_WRITE, EKS_WRITE, describe_grant
 from .show import show_html
 
 _ACTIONS = {"IAM-01": EKS_WRITE, "IAM-10": ECR_WRITE}
@@ -28,7 +27,7 @@ def granting_statements(evidence: Evidence, findings: pd.DataFrame, check_id: st
     rows = []
     for arn in sorted(set(offenders["resource_id"]) & known):
         per: dict[str, dict] = {}
-        for grants in allowed_anywhere(auth, arn, _ACTIONS[check_id]).values():
+        for grants in auth.matching_actions_on_some(arn, _ACTIONS[check_id]).values():
             for g in grants:
                 key = describe_grant(g)
                 row = per.setdefault(key, {

@@ -115,3 +115,10 @@ def _pluck(node, parts: list[str]) -> list:
     if isinstance(node, dict) and head in node:
         return _pluck(node[head], rest)
     return []
+
+
+# Every domain's steps register as soon as this package is imported, in module order: the plan's order (the order
+# of calls, which stubbed tests rely on) must not depend on which step module an importer happened to name first.
+from ...registry import import_package_modules  # noqa: E402
+
+import_package_modules(__name__)
