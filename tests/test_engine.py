@@ -129,6 +129,9 @@ def test_catalog_metadata_complete():
     ({"requirements": ["R-NET-99"]}, "unknown practice 'R-NET-99'"),
     ({"inputs": ("aws:eks:DescribeNothing",)}, "unknown input 'aws:eks:DescribeNothing'"),
     ({"frames": ("nosuch_frame",)}, "unknown frame 'nosuch_frame'"),
+    ({"references": {"CIS AWS": ["1.1"]}}, "reference framework 'CIS AWS'"),
+    ({"references": {"cis_eks": "none (nearest)"}}, "must be a non-empty list of control IDs"),
+    ({"references": {"prowler": ["eks cluster (nearest)"]}}, "must be a non-empty list of control IDs"),
 ])
 def test_metadata_validated_at_registration(bad, says):
     from eksaudit.checks import CATALOG, check
@@ -138,6 +141,20 @@ def test_metadata_validated_at_registration(bad, says):
     with pytest.raises(ValueError, match=says):
         check(meta.pop("id"), **meta)(lambda f, p: [])
     assert "NET-T1" not in CATALOG and "IAM-77" not in CATALOG
+
+
+def test_builtin_checks_cite_only_known_peers():
+    """eksaudit's own checks cite the peers it knows; an organization's checks may cite their own standards."""
+    from eksaudit.checks import CATALOG, check
+
+    def unknown_peer(f, p):
+        return []
+
+    unknown_peer.__module__ = "eksaudit.checks.network"
+    with pytest.raises(ValueError, match="reference framework 'cis_aws'"):
+        check("NET-T2", domain="network", title="t", severity="low", practice="p", rationale="r", remediation="m",
+              requirements=["R-NET-7"], references={"cis_aws": ["3.1"]})(unknown_peer)
+    assert "NET-T2" not in CATALOG
 
 
 def test_cluster_doc_defaults_pass_cluster_checks(tmp_path):

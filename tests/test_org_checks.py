@@ -14,7 +14,7 @@ from eksaudit.evidence import Evidence
 ORG_CHECK = textwrap.dedent('''
     """ACME's own rule: every cluster names its owning team in a tag."""
     from eksaudit.checks import check
-    from eksaudit.checks.common import row
+    from eksaudit.checks.common import finding
 
 
     @check("NET-ACME-1", domain="network", title="Clusters name their owner", severity="low",
@@ -23,9 +23,8 @@ ORG_CHECK = textwrap.dedent('''
            rationale="Findings need someone to fix them.", remediation="Tag the cluster with owner=<team>.",
            references={"acme": ["TAG-1"]})
     def clusters_name_their_owner(f, p):
-        return [row("PASS" if "owner" in (c["tags"] or {}) else "FAIL", "eks-cluster", c["arn"],
-                    "owner tag present" if "owner" in (c["tags"] or {}) else "no owner tag",
-                    c["evidence"], c["cluster"], c["region"], c["account_id"])
+        return [finding(c, "PASS" if "owner" in (c["tags"] or {}) else "FAIL", "cluster", c["arn"],
+                        "owner tag present" if "owner" in (c["tags"] or {}) else "no owner tag")
                 for c in f.clusters.to_dict(orient="records")]
 ''')
 

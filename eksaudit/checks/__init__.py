@@ -83,11 +83,15 @@ def check(id: str, *, domain: str, title: str, severity: str, practice: str, rat
           references: dict | None = None, requirements: list[str] | tuple[str, ...] = (),
           soft_inputs: tuple[str, ...] = ()) -> Callable:
     """Register a check function in the catalog; its metadata is validated here, at import."""
-    _validate(id, domain, severity, requirements, [*inputs, *soft_inputs], frames)
+    _validate(id, domain, severity, requirements, [*inputs, *soft_inputs], frames, references or {})
 
     def register(func: Callable) -> Callable:
         if id in CATALOG:
             raise ValueError(f"duplicate check {id}")
+        peers = set(references or {}) - set(FRAMEWORKS)
+        if peers and func.__module__.startswith(f"{__name__}."):  # an organization may cite its own standards
+            raise ValueError(f"check {id}: reference framework {sorted(peers)[0]!r} is not one of "
+                             f"{', '.join(FRAMEWORKS)}")
         CATALOG[id] = Check(id, domain, title, severity, practice, rationale, remediation, func, tuple(frames),
                             tuple(inputs), dict(params or {}), dict(references or {}), tuple(requirements),
                             tuple(soft_inputs))
@@ -96,7 +100,8 @@ def check(id: str, *, domain: str, title: str, severity: str, practice: str, rat
     return register
 
 
-def _validate(id: str, domain: str, severity: str, requirements, inputs: list[str], frames) -> None:
+def _validate(id: str, domain: str, severity: str, requirements, inputs: list[str], frames,
+              references: dict) -> None:
     from ..collect.inputs import unknown_inputs
     from ..domains import BY_ID
     from ..requirements import PRACTICES
@@ -115,6 +120,12 @@ def _validate(id: str, domain: str, severity: str, requirements, inputs: list[st
         known = {p[0] for p in PRACTICES}
         problems += [f"unknown practice {r!r}" for r in requirements if r.startswith("R-") and r not in known]
     problems += [f"unknown input {k!r} (not read by the collector)" for k in unknown_inputs(inputs)]
+    for framework, ids in references.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(framework)):
+            problems.append(f"reference framework {framework!r} is not a name like cis_eks")
+        elif not isinstance(ids, (list, tuple)) or not ids or not all(
+                isinstance(i, str) and re.fullmatch(r"[\w.:/-]+", i) for i in ids):
+            problems.append(f"references[{framework!r}] must be a non-empty list of control IDs")
     from ..frames import BUILDERS, _load_builders
 
     _load_builders()

@@ -30,28 +30,6 @@ def container_id(df: pd.DataFrame) -> pd.Series:
     return df["namespace"] + "/" + df["workload"] + "/" + df["container_type"] + ":" + df["container"]
 
 
-def result(df: pd.DataFrame, status: pd.Series, reason: pd.Series, resource_type: str, resource_id: pd.Series,
-           severity: pd.Series | str | None = None) -> pd.DataFrame:
-    """Assemble check rows from aligned columns of an input frame."""
-    out = pd.DataFrame({
-        "account_id": df["account_id"] if "account_id" in df else "",
-        "region": df["region"] if "region" in df else "",
-        "cluster": df["cluster"] if "cluster" in df else "",
-        "status": status, "resource_type": resource_type, "resource_id": resource_id, "reason": reason,
-        "evidence": df["evidence"] if "evidence" in df else "",
-    }, index=df.index)
-    if severity is not None:
-        out["severity"] = severity
-    return out
-
-
-def row(status: str, rtype: str, rid: str, reason: str, evidence: str = "", cluster: str = "", region: str = "",
-        account_id: str = "", **extra) -> dict:
-    """One check row from scalars (the per-resource counterpart of `result`)."""
-    return {"status": status, "resource_type": rtype, "resource_id": rid, "reason": reason, "evidence": evidence,
-            "cluster": cluster, "region": region, "account_id": account_id, **extra}
-
-
 def _checked(status: str, resource_type: str) -> None:
     if status not in STATUSES:
         raise ValueError(f"unknown finding status {status!r}")
