@@ -124,7 +124,9 @@ def test_selecting_a_finding_shows_practice_remediation_and_its_raw_evidence(wor
     assert d.matches and d.sha256 == d.recorded_sha256 == entry["sha256"]
     panel = x.evidence_panel.value
     assert 'data-integrity="matches"' in panel and entry["sha256"] in panel and "k8s:pods" in panel
-    assert "&quot;name&quot;: &quot;web&quot;" in panel and "&quot;api&quot;" not in panel  # the object, not the list
+    focus, whole = panel.split('<details class="ek-whole">')
+    assert "&quot;name&quot;: &quot;web&quot;" in focus and "&quot;api&quot;" not in focus  # the object first
+    assert "&quot;api&quot;" in whole  # and the whole file a click away
 
     # The file changes after collection: the same selection now says so.
     target = ev.root / d.path
@@ -135,6 +137,18 @@ def test_selecting_a_finding_shows_practice_remediation_and_its_raw_evidence(wor
     assert x.detail.integrity == "changed" and not x.detail.matches
     assert 'data-integrity="changed"' in x.evidence_panel.value and "CHANGED" in x.evidence_panel.value
     assert x.detail.recorded_sha256 == entry["sha256"] != x.detail.sha256
+
+
+def test_clearing_the_filters_sends_the_table_once(world):
+    ev, findings = world
+    x = eksaudit.explore(findings, evidence=ev.root)
+    x.filters["status"].value = ("FAIL",)
+    x.filters["cluster"].value = ("alpha",)
+    x.search.value = "web"
+    sent: list = []
+    x.table.observe(sent.append, "_dt_args")
+    x.reset()
+    assert len(sent) == 1 and len(_shown(x)) == 5 and all(s.value == () for s in x.filters.values())
 
 
 def test_a_selection_survives_filters_that_keep_it(world):
@@ -248,6 +262,8 @@ def test_namespace_and_locate():
     assert ex.namespace_of("container", "shop/Deployment/web/container:x", "") == "shop"
     assert ex.namespace_of("namespace", "alpha/payments", "evidence/k8s/a/networkpolicies.json") == "payments"
     assert ex.namespace_of("iam-role", "arn:aws:iam::1:role/x", "evidence/aws/global/iam/G.json#arn:aws:iam::1:role/x") == ""
+    assert ex.namespace_of("node-role", "arn:aws:iam::1:role/n", "evidence/k8s/a/configmaps.json#kube-system/aws-auth") == ""
+    assert ex.namespace_of("image", "nginx:1.25", "evidence/k8s/a/deployments.json#shop/web") == "shop"
 
     gaad = {"UserDetailList": [{"Arn": "arn:aws:iam::1:user/u"}],
             "RoleDetailList": [{"RoleName": "r", "Arn": "arn:aws:iam::1:role/r",

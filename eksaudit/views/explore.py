@@ -62,7 +62,10 @@ def namespace_of(resource_type: str, resource_id: str, evidence: str) -> str:
 
     From the evidence reference when it names an object of a Kubernetes list (`evidence/k8s/...#ns/name`),
     else from the resource ID of workload and container rows (`ns/Kind/name...`) and namespace rows
-    (`cluster/ns`)."""
+    (`cluster/ns`). An AWS resource (named by an ARN) has none, even when its evidence is a Kubernetes object
+    (a node role read from kube-system/aws-auth)."""
+    if resource_id.startswith("arn:"):
+        return ""
     path, _, fragment = evidence.partition("#")
     if path.startswith("evidence/k8s/") and "/" in fragment:
         return fragment.split("/", 1)[0]
@@ -411,8 +414,13 @@ def evidence_html(d: EvidenceDetail) -> str:
             f'<span class="ek-integrity" data-integrity="{render.esc(d.integrity)}" '
             f'style="color:{colour};font-weight:600">{render.esc(words)}</span>{sha}</div>{entries}'
             f"<p><b>Raw response</b> ({where}).</p>"
-            f'<pre class="ek-json" style="max-height:32em;overflow:auto;background:#f7f7f7;border:1px solid #ddd;'
-            f'padding:6px;white-space:pre-wrap;overflow-wrap:anywhere">{render.esc(pretty(d.focus))}</pre>')
+            f'<pre class="ek-json" style="{_PRE}">{render.esc(pretty(d.focus))}</pre>'
+            + (f'<details class="ek-whole"><summary>The whole file</summary><pre style="{_PRE}">'
+               f"{render.esc(pretty(d.document))}</pre></details>" if d.focus is not d.document else ""))
+
+
+_PRE = ("max-height:32em;overflow:auto;background:#f7f7f7;border:1px solid #ddd;padding:6px;white-space:pre-wrap;"
+        "overflow-wrap:anywhere")
 
 
 def finding_html(finding: Mapping[str, str], check: Check | None) -> str:
@@ -470,6 +478,7 @@ class Explorer(widgets.VBox):
         self.view = self.findings.iloc[0:0]
         self.selected: dict | None = None
         self.detail: EvidenceDetail | None = None
+        self._held = False  # while reset() clears every filter
         options = filter_options(self.findings)
         self.filters: dict[str, widgets.SelectMultiple] = {}
         boxes = []
@@ -515,12 +524,19 @@ class Explorer(widgets.VBox):
         return {col: tuple(sel.value) for col, sel in self.filters.items()}
 
     def reset(self) -> None:
-        """Every filter back to "all" and the search box emptied (one refresh per change; they are cheap)."""
-        for sel in self.filters.values():
-            sel.value = ()
-        self.search.value = ""
+        """Every filter back to "all" and the search box emptied, then one refresh (the table is sent once)."""
+        self._held = True
+        try:
+            for sel in self.filters.values():
+                sel.value = ()
+            self.search.value = ""
+        finally:
+            self._held = False
+        self._refresh()
 
     def _refresh(self, _change: Any = None) -> None:
+        if self._held:
+            return
         self.view = filter_findings(self.findings, self.selections(), self.search.value).reset_index(drop=False)
         self.counts.value = counts_html(self.view, len(self.findings))
         # A selected finding the filters still admit stays selected; the others clear the panel.
