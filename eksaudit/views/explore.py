@@ -78,7 +78,7 @@ def namespace_of(resource_type: str, resource_id: str, evidence: str) -> str:
 
 def with_namespace(findings: pd.DataFrame) -> pd.DataFrame:
     """Findings in the schema's columns (strings, missing ones empty) plus the derived `namespace`."""
-    df = findings.reindex(columns=COLUMNS).fillna("").astype(str).reset_index(drop=True)
+    df = findings.reindex(columns=COLUMNS).astype(object).fillna("").astype(str).reset_index(drop=True)
     df["namespace"] = [namespace_of(t, r, e) for t, r, e in
                        zip(df["resource_type"], df["resource_id"], df["evidence"])]
     return df
