@@ -236,8 +236,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         with _papermill_cwd(), tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as sockets:
             lock = staging.hold_lock(sockets)  # a sweep by another run leaves a live run's sockets alone
             try:
-                _in_parallel([lambda n=n: _notebook(n, tmp, nb_params, subtitle, "" if KERNEL_OPTIONS else sockets,
-                                                    kernels)
+                _in_parallel([lambda n=n: _notebook(n, tmp, {**nb_params, **_static(n)}, subtitle,
+                                                    "" if KERNEL_OPTIONS else sockets, kernels)
                               for n in names], kernels)
             finally:
                 lock.close()
@@ -250,6 +250,11 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         write_manifest(tmp, run, sign_key)
         stage.publish()
     return out, findings
+
+
+def _static(name: str) -> dict:
+    """A pack's pages have no kernel: the domain notebooks' Explore section shows a table, not the explorer."""
+    return {"interactive": False} if name in DOMAIN_NOTEBOOKS else {}
 
 
 def _in_parallel(jobs: list[Callable[[], object]], kernels: Kernels, workers: int = 5) -> None:

@@ -255,3 +255,13 @@ def test_pdf_pack_verifies_signed_and_a_changed_pdf_is_named(pdf_pack, tmp_path)
     body[len(body) // 2] ^= 0x01
     (copy / "iam.pdf").write_bytes(bytes(body))
     assert verify(copy, SIGN_KEY.encode()) == ["changed: iam.pdf"]
+
+
+def test_pdfs_hold_no_widget_placeholder(pdf_pack):
+    """The domain notebooks' Explore section prints as a table: no widget, no "Loading widget..." in any PDF."""
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    for name in [p.replace(".html", ".pdf") for p in DOMAIN_PAGES] + [PACK_PDF]:
+        text = subprocess.run(["pdftotext", str(pdf_pack / name), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert "Explore" in text, name
+        assert not [t for t in ("Loading widget", "Error displaying widget", "widget-view") if t in text], name

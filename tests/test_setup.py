@@ -30,6 +30,18 @@ def test_environment_yml_matches_pyproject():
     assert "python>=" + project["requires-python"].removeprefix(">=") in conda.values()
 
 
+def test_lab_extra_in_environment_yml():
+    """The explorer's needs (`make lab`) are the same for conda users: the lab extra is listed as it is."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_name(d): d.replace(" ", "") for d in env["dependencies"] if isinstance(d, str)}
+    lab = project["optional-dependencies"]["lab"]
+    assert {_name(d) for d in lab} >= {"jupyterlab", "itables", "anywidget"}
+    for dep in lab:
+        assert conda.get(_name(dep)) == dep.replace(" ", ""), f"{dep} differs in environment.yml"
+    assert "ipywidgets>=8" in ",".join(project["dependencies"])
+
+
 def test_notebooks_clean_and_parameterised():
     books = sorted((ROOT / "notebooks").glob("*.ipynb"))
     assert {b.stem for b in books} >= {"iam", "network", "logging", "images", "summary"}
