@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps demo test lint lab bench clean
+.PHONY: setup system-deps demo test lint lab bench clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: setup system-deps lint
 
 # JupyterLab 4 with ipywidgets 8 and the explorer's grid (the lab extra, installed by setup: its tests need it).
 # Start with notebooks/explore.ipynb: it opens the newest pack in reports/.
+# Rewrites docs/explore.png (the README's screenshot) from the explorer's browser test.
+screenshots: setup system-deps
+	EKSAUDIT_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_explore_browser.py
+
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
