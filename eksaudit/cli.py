@@ -1,4 +1,4 @@
-"""Command line: collect, run, demo, checks, verify."""
+"""Command line: collect, run, demo, checks, verify, diff."""
 
 from __future__ import annotations
 
@@ -59,6 +59,13 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accept-incomplete", nargs="?", const="*", default="", metavar="IDS",
                    help="do not exit 3 for ERROR findings: all of them, or those of these comma-separated check IDs "
                         "or input keys (e.g. IAM-03,aws:eks:ListAddons)")
+    life = p.add_argument_group("between audits")
+    life.add_argument("--waivers", metavar="FILE", help="YAML file of accepted risks: matching FAIL findings "
+                      "become WAIVED with their justification, approver and expiry (see README)")
+    life.add_argument("--baseline", metavar="PACK", help="an earlier pack: write diff.* and a 'Since the last "
+                      "audit' section into the new pack")
+    life.add_argument("--history", metavar="DIR", help="where earlier packs of the account are for the trend "
+                      "chart (default: the folder the pack is written to, reports/)")
 
 
 def _sign_key(a: argparse.Namespace) -> bytes | None:
@@ -77,7 +84,8 @@ def _sign_key(a: argparse.Namespace) -> bytes | None:
 
 
 def _pack_options(a: argparse.Namespace) -> dict:
-    return {"pdf": a.pdf or bool(a.chromium), "chromium": a.chromium, "sign_key": _sign_key(a)}
+    return {"pdf": a.pdf or bool(a.chromium), "chromium": a.chromium, "sign_key": _sign_key(a),
+            "waivers_file": a.waivers, "baseline": a.baseline, "history": a.history}
 
 
 def _params(items: list[str], checks_dir: str | None = None) -> dict:
@@ -195,7 +203,11 @@ def cmd_demo(a: argparse.Namespace) -> int:
     params = _params(a.param, a.checks_dir)
     options = _pack_options(a)
     run_id = new_run_id()
-    with demo_environment() as (target, source, extra):
+    from .demo.account import check_fixes
+    from .demo.run import DEMO_PORTS
+
+    fixes = check_fixes([f for item in a.fixed for f in item.split(",") if f.strip()])
+    with demo_environment(fixes=fixes, ports=DEMO_PORTS) as (target, source, extra):
         files, key = extra["attachments"], options["sign_key"]
         pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files, key),
                                   params=params, run_id=run_id, fail_on=a.fail_on,
@@ -235,6 +247,39 @@ def cmd_verify(a: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_diff(a: argparse.Namespace) -> int:
+    from . import diff
+    from .findings import SEVERITIES
+    from .staging import Staging
+
+    if a.fail_on and a.fail_on not in SEVERITIES:
+        raise UserError(f"--fail-on must be one of {', '.join(SEVERITIES)}")
+    old, new = diff.read_pack(a.old, "old pack"), diff.read_pack(a.new, "new pack")
+    note = diff.different_accounts(old, new)
+    if note:
+        print(note, file=sys.stderr)
+    rows = diff.compare(old.findings, new.findings)
+    diff.console(rows)
+    out = Path(a.out) if a.out else Path("reports") / f"diff-{_safe_name(old.path)}-{_safe_name(new.path)}"
+    with Staging(out.resolve(), lambda line: print(line, file=sys.stderr)) as stage:
+        diff.write(stage.tmp, rows, old.meta(), new.meta(), in_pack=False)
+        stage.publish()
+    print(f"diff: {out.resolve() / 'diff.html'}")
+    if a.fail_on:
+        hits = diff.new_fails(rows, a.fail_on)
+        if len(hits):
+            print(f"eksaudit: {len(hits)} new FAIL finding(s) at or above {a.fail_on}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _safe_name(path: Path) -> str:
+    """A pack folder's name as part of a folder name (names are untrusted: anything odd becomes '_')."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]", "_", Path(path).resolve().name)[:80] or "pack"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eksaudit", description="Audit Amazon EKS security into an evidence pack.",
                                 epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -254,6 +299,9 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     d = sub.add_parser("demo", help="audit the embedded demo account (moto + local Kubernetes endpoint)")
     d.add_argument("--cluster", action="append", dest="clusters", help=argparse.SUPPRESS)
+    d.add_argument("--fixed", action="append", default=[], metavar="FIX[,FIX]",
+                   help="audit the demo account as it is after its team applied these fixes, for a second "
+                        "audit to diff against the first (names in README; an unknown name lists them)")
     _run_args(d)
     d.set_defaults(func=cmd_demo)
     k = sub.add_parser("checks", help="print the check catalog")
@@ -264,6 +312,13 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("pack")
     v.add_argument("--sign-key", help="file holding the HMAC key the pack was signed with")
     v.set_defaults(func=cmd_verify)
+    df = sub.add_parser("diff", help="what changed between two packs (both verified first)")
+    df.add_argument("old", help="the earlier pack")
+    df.add_argument("new", help="the later pack")
+    df.add_argument("--out", help="folder for diff.csv, diff.json, diff.html (default: reports/diff-OLD-NEW)")
+    df.add_argument("--fail-on", metavar="SEVERITY",
+                    help="exit 1 when new FAIL findings at or above this severity appear (for CI)")
+    df.set_defaults(func=cmd_diff)
     return p
 
 

@@ -35,13 +35,13 @@ def _csv_safe(value: str) -> str:
 
 
 def write_csv(findings: pd.DataFrame, path: Path) -> Path:
-    df = findings.reindex(columns=COLUMNS).fillna("").astype(str)
+    df = findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str)
     df.apply(lambda col: col.map(_csv_safe)).to_csv(path, index=False)
     return path
 
 
 def write_json(findings: pd.DataFrame, path: Path) -> Path:
-    records = findings.reindex(columns=COLUMNS).fillna("").astype(str).to_dict(orient="records")
+    records = findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str).to_dict(orient="records")
     path.write_text(json.dumps(records, indent=1), encoding="utf-8")
     return path
 
@@ -71,7 +71,7 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
     when = _epoch_ms(run.get("finished") or run.get("started"))
     seen: dict[str, int] = {}
     events = []
-    for rec in findings.reindex(columns=COLUMNS).fillna("").astype(str).to_dict(orient="records"):
+    for rec in findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str).to_dict(orient="records"):
         chk = catalog.get(rec["check_id"])
         sev = SEVERITY_ID.get(rec["severity"], 0)
         cstatus_id, cstatus = COMPLIANCE_STATUS.get(rec["status"], (0, "Unknown"))
@@ -120,8 +120,18 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
             "cloud": cloud,
             "unmapped": {"run_id": rec["run_id"], "evidence": rec["evidence"], "cluster": rec["cluster"]},
         }
+        if rec["status"] == "WAIVED":  # who accepted the risk, why and until when: the finding's status detail
+            event["status_detail"] = waiver_detail(rec)
+            event["unmapped"]["waiver"] = {"justification": rec["waiver_justification"],
+                                           "approver": rec["waiver_approver"], "expires": rec["waiver_expires"]}
         events.append(event)
     return events
+
+
+def waiver_detail(rec: dict) -> str:
+    """One line on a waived finding's waiver, e.g. for OCSF's status_detail."""
+    return (f"waived by {rec.get('waiver_approver', '')} until {rec.get('waiver_expires', '')}: "
+            f"{rec.get('waiver_justification', '')}")
 
 
 def write_ocsf(findings: pd.DataFrame, path: Path, run: dict | None = None) -> Path:

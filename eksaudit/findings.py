@@ -6,8 +6,10 @@ import pandas as pd
 
 from .domains import IDS
 
+# A waived finding (eksaudit/waivers.py) carries who accepted the risk, why and until when; empty otherwise.
+WAIVER_COLUMNS = ["waiver_justification", "waiver_approver", "waiver_expires"]
 COLUMNS = ["run_id", "account_id", "region", "cluster", "domain", "check_id", "title", "severity", "status",
-           "resource_type", "resource_id", "reason", "remediation", "evidence"]
+           "resource_type", "resource_id", "reason", "remediation", "evidence", *WAIVER_COLUMNS]
 STATUSES = ["FAIL", "ERROR", "MANUAL", "WAIVED", "NOT_APPLICABLE", "PASS"]
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info=0 .. critical=4
@@ -20,7 +22,7 @@ def empty() -> pd.DataFrame:
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
     """Columns in schema order, strings everywhere, stable row order."""
-    df = df.reindex(columns=COLUMNS).fillna("").astype(str)
+    df = df.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str)
     bad = set(df["status"]) - set(STATUSES)
     if bad:
         raise ValueError(f"unknown finding status {sorted(bad)}")

@@ -13,6 +13,7 @@ from .checks import Check, load, references_text, run_checks, use_checks_dir
 from .evidence import Evidence
 from .findings import SEVERITY_RANK, STATUSES
 from .views.show import show_html
+from .waivers import waiver_columns
 
 
 @dataclasses.dataclass
@@ -30,9 +31,12 @@ def load_findings(run_dir: str | Path) -> pd.DataFrame:
 
 
 def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters: list[str] | None = None,
-                severity_floor: str = "info", params: dict | None = None, checks_dir: str = "") -> Context:
+                severity_floor: str = "info", params: dict | None = None, checks_dir: str = "",
+                waivers: str = "") -> Context:
     """Findings of one domain: from a run folder when given, otherwise computed from an evidence folder.
-    `checks_dir`: an organization's own checks, added to the catalog (as `eksaudit run --checks-dir`)."""
+    `checks_dir`: an organization's own checks, added to the catalog (as `eksaudit run --checks-dir`).
+    `waivers`: a waivers file applied to findings computed from an evidence folder (a run folder's findings
+    already carry the waivers of its run)."""
     use_checks_dir(checks_dir)
     run: dict = {}
     if run_dir:
@@ -43,6 +47,10 @@ def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters
     elif evidence_dir:
         evidence = Evidence(evidence_dir)
         findings = run_checks(evidence, params or {}, domains=None if domain == "all" else [domain])
+        if waivers:
+            from . import waivers as waiver_file
+
+            findings, _ = waiver_file.apply(findings, waiver_file.load(waivers), evidence.collected_at.date())
     else:
         raise ValueError("set run_dir or evidence_dir in the parameters cell")
     if domain != "all":
@@ -90,7 +98,8 @@ def show_check(ctx: Context, check_id: str) -> None:
     cols = ["status", "severity", "cluster", "region", "resource_type", "resource_id", "reason", "evidence"]
     offenders = f[f["status"].isin(ATTENTION)]
     rest = f[~f["status"].isin(ATTENTION)]
-    body = (f"<p><b>Offenders ({len(offenders)}).</b></p>" + render.table(offenders, cols) if len(offenders)
+    shown = cols + waiver_columns(offenders)  # who accepted a waived risk, why and until when
+    body = (f"<p><b>Offenders ({len(offenders)}).</b></p>" + render.table(offenders, shown) if len(offenders)
             else "<p><b>Offenders.</b> none.</p>")
     if len(rest):
         body += f"<p><b>Passed or not applicable ({len(rest)}).</b></p>" + render.table(rest, cols)

@@ -211,3 +211,67 @@ def page(title: str, body: str, current: str = "", subtitle: str = "") -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(title)}</title>{CSS}{PAGE_CSS}</head>\n"
             f'<body><nav class="ek-nav">{links}{extra}</nav>\n<main>{body}</main>{script}</body></html>\n')
+
+
+# ---- lifecycle pages (waivers, diff, trend) -----------------------------------------------------------------
+
+# Line colours for series with no status meaning (domains, clusters): distinguishable, also in print.
+SERIES_COLOURS = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#4e342e", "#ad1457"]
+
+
+def line_chart(labels: list[str], series: dict[str, list[float | None]], title: str, unit: str = "",
+               y_max: float | None = None) -> str:
+    """A small inline SVG line chart: one line per series over the x `labels` (None leaves a gap), a legend
+    beside it. Like bar_chart, no plotting library and no script, so it prints the same in the PDF."""
+    if not labels or not series:
+        return "<p>No data.</p>"
+    width, height, left, right, top, bottom = 640, 200, 44, 170, 12, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for vs in series.values() for v in vs if v is not None]
+    top_value = y_max if y_max is not None else max(values + [1])
+    top_value = top_value or 1
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (len(labels) - 1) if len(labels) > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - v / top_value)
+
+    parts = [f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>']
+    for v in sorted({0, round(top_value / 2), round(top_value)}):
+        parts.append(f'<text x="{left - 4}" y="{y(v) + 4:.1f}" font-size="10" text-anchor="end" '
+                     f'font-family="sans-serif">{esc(f"{v:g}{unit}")}</text>')
+    step = max(1, len(labels) // 6)  # at most about six x labels, the last always shown
+    for i, label in enumerate(labels):
+        if i % step == 0 or i == len(labels) - 1:
+            parts.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle" '
+                         f'font-family="sans-serif">{esc(label)}</text>')
+    for n, (name, vs) in enumerate(series.items()):
+        colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
+        run: list[str] = []
+        for i, v in enumerate(list(vs) + [None]):
+            if v is not None:
+                run.append(f"{x(i):.1f},{y(v):.1f}")
+                parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}">'
+                             f"<title>{esc(name)} {esc(labels[i])}: {esc(f'{v:g}{unit}')}</title></circle>")
+            elif run:
+                parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" stroke-width="2"/>')
+                run = []
+        ly = top + 12 + 16 * n
+        parts.append(f'<rect x="{left + plot_w + 12}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{left + plot_w + 26}" y="{ly}" font-size="11" font-family="sans-serif">'
+                     f"{esc(name)}</text>")
+    height = max(height, top + 16 * len(series) + 8)
+    return (f'<svg role="img" aria-label="{esc(title)}" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
+
+
+def standalone_page(title: str, body: str, subtitle: str = "") -> str:
+    """`page` for a document that lives outside a pack (e.g. `eksaudit diff`'s diff.html): the same styles and
+    CSP, without the navigation to pack pages that are not beside it."""
+    doc = page(title, body, subtitle=subtitle)
+    start = doc.index('<nav class="ek-nav">') + len('<nav class="ek-nav">')
+    end = doc.index("</nav>", start)
+    kept = f'<span class="ek-pack">{esc(subtitle)}</span>' if subtitle else ""
+    return doc[:start] + f"<b style=\"color:#fff\">{esc(title)}</b>{kept}" + doc[end:]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, clock, exports, render, staging
+from . import __version__, clock, diff, exports, render, staging, trend, waivers
 from .checks import run_checks, use_checks_dir
 from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
@@ -174,7 +174,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
              params: dict | None = None, run_id: str | None = None, fail_on: str = "high",
              notebooks: list[str] | None = None, pdf: bool = False, chromium: str | None = None,
              sign_key: bytes | None = None, say: Callable[[str], None] | None = None,
-             checks_dir: str | Path | None = None) -> tuple[Path, pd.DataFrame]:
+             checks_dir: str | Path | None = None, waivers_file: str | Path | None = None,
+             baseline: str | Path | None = None, history: str | Path | None = None) -> tuple[Path, pd.DataFrame]:
     """Build a pack at `out`: written in a temporary folder beside it, renamed into place only when complete.
 
     `evidence_dir`: an evidence folder from elsewhere, proven intact against its manifest (and its HMAC with
@@ -183,6 +184,9 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
     without Chromium the pack is still built and `say` (stderr by default) gets one line on how to get PDFs.
     `sign_key`: HMAC the manifest with this key (`eksaudit verify --sign-key` checks it).
     `checks_dir`: an organization's own checks, run beside the catalog and shown on every page.
+    `waivers_file`: accepted risks (eksaudit/waivers.py); `baseline`: an earlier pack to diff against (diff.*
+    in the pack); `history`: where earlier packs of the account are found for the trend (default: out's folder).
+    Both files are checked before anything is collected.
     """
     say = say or (lambda line: print(line, file=sys.stderr))
     if fail_on not in SEVERITIES:
@@ -194,6 +198,11 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         if out == source or out.is_relative_to(source):
             raise UserError(f"--out {out} is inside the evidence folder {source}: choose a folder outside it")
     run_id = run_id or new_run_id()
+    use_checks_dir(checks_dir)  # a waiver may name one of its checks
+    accepted = waivers.load(waivers_file) if waivers_file else None
+    old = diff.read_pack(baseline, "--baseline pack") if baseline else None
+    if history and not Path(history).is_dir():
+        raise UserError(f"--history {history} is not a folder")
     with staging.Staging(out, say) as stage:
         tmp = stage.tmp
         started = clock.iso()
@@ -211,6 +220,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         ev.check_readable()
         org_checks = use_checks_dir(checks_dir)
         findings = run_checks(ev, params or {}, run_id=run_id)
+        findings, waived = waivers.apply(findings, accepted, ev.collected_at.date())
         exports.write_csv(findings, tmp / "findings.csv")
         exports.write_json(findings, tmp / "findings.json")
         run = {"run_id": run_id, "tool": "eksaudit", "version": __version__, "started": started,
@@ -221,7 +231,10 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
                "evidence_check": evidence_check, "params": params or {}, "fail_on": fail_on,
                "checks_dir": {"path": str(Path(checks_dir).resolve()), "files": org_checks} if checks_dir else {},
                "unverified_checks": unverified_checks(findings),
-               "not_audited": not_audited(ev).to_dict(orient="records")}
+               "not_audited": not_audited(ev).to_dict(orient="records"), "waivers": waived}
+        if old is not None:
+            run["baseline"] = diff.baseline_into(tmp, old, findings, run)
+        run["trend"] = trend.write(tmp, Path(history) if history else out.parent, run, findings, exclude=[out])
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         (tmp / "notebooks").mkdir()
         names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]

@@ -2,6 +2,11 @@
 
 Seeding is split by domain (seed_* functions) so each domain's planted offenders sit beside their clean twins.
 Nothing here knows about checks: it builds an account the way an operator would.
+
+A second audit of the account "after the team fixed some things" is the same account with fixes applied after
+seeding: each seed module lists its FIXES (name -> what the team did) and applies them in `fix(acct, name)`.
+moto's random generator is seeded first, so resource IDs (VPCs, security groups, load balancer ARNs...) are the
+same in every demo run and two demo audits can be compared finding by finding.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ PLANTED_SECRETS = {
 class DemoAccount:
     """A seeded moto server; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, fixes: list[str] | tuple[str, ...] = ()) -> None:
+        self.fixes = tuple(check_fixes(list(fixes)))
         self.server = None
         self.endpoint_url = ""
         self.ids: dict[str, str] = {}
@@ -73,7 +79,10 @@ class DemoAccount:
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        _seed_random(self)
         seed(self)
+        for name in self.fixes:
+            _fix_module(name).fix(self, name)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -86,6 +95,45 @@ class DemoAccount:
 
 
 DOMAIN_SEEDS = ["seed_iam", "seed_network", "seed_logging", "seed_images"]
+RANDOM_SEED = 20260115  # any fixed value: the same IDs in every demo run
+
+
+def _seed_random(acct: DemoAccount) -> None:
+    """Make moto's generated IDs repeatable (its documented seeding endpoint), so that findings about the same
+    resource carry the same resource ID in every demo run."""
+    import urllib.request
+
+    req = urllib.request.Request(f"{acct.endpoint_url}/moto-api/seed?a={RANDOM_SEED}", data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310  (the loopback moto server)
+        resp.read()
+
+
+def fixes() -> dict[str, str]:
+    """Every fix the demo team can apply, by name: what it changes (from the seed modules' FIXES)."""
+    import importlib
+
+    out: dict[str, str] = {}
+    for name in DOMAIN_SEEDS:
+        out.update(getattr(importlib.import_module(f"{__package__}.{name}"), "FIXES", {}))
+    return out
+
+
+def _fix_module(fix: str):
+    import importlib
+
+    return next(m for m in (importlib.import_module(f"{__package__}.{n}") for n in DOMAIN_SEEDS)
+                if fix in getattr(m, "FIXES", {}))
+
+
+def check_fixes(names: list[str]) -> list[str]:
+    """The fix names, checked: an unknown one is one line listing the known ones."""
+    from ..errors import UserError
+
+    known = fixes()
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise UserError(f"unknown demo fix {', '.join(map(repr, bad))}; known: {', '.join(known)}")
+    return list(dict.fromkeys(names))
 
 
 def seed(acct: DemoAccount) -> None:
@@ -151,6 +199,6 @@ def seed_clusters(acct: DemoAccount) -> None:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[DemoAccount]:
-    with DemoAccount() as acct:
+def running(fixes: list[str] | tuple[str, ...] = ()) -> Iterator[DemoAccount]:
+    with DemoAccount(fixes) as acct:
         yield acct

@@ -175,14 +175,19 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def demo_clusters() -> dict[str, list[dict]]:
-    """Base objects of each cluster plus every domain's extras."""
+def demo_clusters(fixes: list[str] | tuple[str, ...] = ()) -> dict[str, list[dict]]:
+    """Base objects of each cluster plus every domain's extras, then the demo team's fixes that change objects
+    in the clusters (a seed module's `fix_objects`)."""
     import importlib
 
-    from .account import DOMAIN_SEEDS
+    from .account import DOMAIN_SEEDS, _fix_module
 
     clusters = {WEAK: weak_objects(), HARDENED: hardened_objects()}
     for name in DOMAIN_SEEDS:
         for cluster, objs in importlib.import_module(f"{__package__}.{name}").k8s_objects().items():
             clusters.setdefault(cluster, []).extend(objs)
+    for fix in fixes:
+        module = _fix_module(fix)
+        if hasattr(module, "fix_objects"):
+            module.fix_objects(clusters, fix)
     return clusters

@@ -188,10 +188,15 @@ class _Resource:
 class _TLSHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, owner: DemoKubeServer, context: ssl.SSLContext) -> None:
+    def __init__(self, owner: DemoKubeServer, context: ssl.SSLContext, port: int = 0) -> None:
         self.owner = owner
         self.context = context
-        super().__init__(("127.0.0.1", 0), _Handler)
+        try:
+            super().__init__(("127.0.0.1", port), _Handler)
+        except OSError:  # the preferred port is taken: any free one
+            if not port:
+                raise
+            super().__init__(("127.0.0.1", 0), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would call socket.getfqdn(), a reverse DNS lookup that can stall
@@ -265,8 +270,9 @@ class DemoKubeServer:
     """
 
     def __init__(self, clusters: dict[str, list[dict]], token: str = "demo-reader-token",
-                 legacy_tls: set[str] | frozenset[str] = frozenset()) -> None:
+                 legacy_tls: set[str] | frozenset[str] = frozenset(), ports: tuple[int, int] = (0, 0)) -> None:
         self.token = token
+        self._ports = ports  # preferred (main, legacy) ports; 0 or a taken one: any free port
         self._legacy = {name for name in clusters if name in legacy_tls}
         self.faults: dict[tuple[str, str], int] = {}
         self.rbac: list[dict] | None = None
@@ -313,9 +319,10 @@ class DemoKubeServer:
             raise RuntimeError("DemoKubeServer is already running")
         ca_pem, cert_pem, key_pem = _issue_certificates()
         self._ca_pem = ca_pem
-        self._httpd = _TLSHTTPServer(self, _server_context(cert_pem, key_pem))
+        self._httpd = _TLSHTTPServer(self, _server_context(cert_pem, key_pem), self._ports[0])
         if self._legacy:
-            self._legacy_httpd = _TLSHTTPServer(self, _server_context(cert_pem, key_pem, legacy=True))
+            self._legacy_httpd = _TLSHTTPServer(self, _server_context(cert_pem, key_pem, legacy=True),
+                                                self._ports[1])
         for httpd in (self._httpd, self._legacy_httpd):
             if httpd is not None:
                 thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
@@ -349,6 +356,14 @@ class DemoKubeServer:
         if self._httpd is None:
             raise RuntimeError("DemoKubeServer is not running")
         return self._httpd.server_port
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        """(main, legacy) ports bound at start(); legacy is 0 without a legacy listener. A later server given
+        them as `ports` serves at the same URLs."""
+        if self._httpd is None:
+            raise RuntimeError("DemoKubeServer is not running")
+        return self._httpd.server_port, (self._legacy_httpd.server_port if self._legacy_httpd else 0)
 
     @property
     def ca_pem(self) -> bytes:

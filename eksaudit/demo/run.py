@@ -13,20 +13,29 @@ from ..target import AwsTarget, K8sSource
 from .account import HARDENED, REGION, WEAK, DemoAccount
 from .cluster_objects import demo_clusters
 
+# Ports `eksaudit demo` asks for first, so that the endpoint URLs in its findings are the same from one demo
+# audit to the next (for `eksaudit diff`); when taken, any free port does.
+DEMO_PORTS = (46443, 46444)
+
 
 @contextlib.contextmanager
-def demo_environment(clusters: dict[str, list[dict]] | None = None) -> Iterator[tuple[AwsTarget, K8sSource, dict]]:
-    """Start moto and the demo Kubernetes endpoint on loopback; yield the target and source that reach them."""
+def demo_environment(clusters: dict[str, list[dict]] | None = None, fixes: list[str] | tuple[str, ...] = (),
+                     ports: tuple[int, int] = (0, 0)) -> Iterator[tuple[AwsTarget, K8sSource, dict]]:
+    """Start moto and the demo Kubernetes endpoint on loopback; yield the target and source that reach them.
+
+    `fixes`: the demo team's fixes applied after seeding (demo.account.fixes()). `ports`: the Kubernetes
+    endpoint's preferred ports (TLS 1.2+ listener, legacy listener); 0 or a taken port means any free one.
+    """
     from .k8s_server import DemoKubeServer
 
     # legacy-weak's API endpoint sits behind a listener that still accepts TLS 1.0 and 1.1, as an old proxy in
     # front of a cluster would; the other clusters share a TLS 1.2+ listener.
-    with tempfile.TemporaryDirectory(prefix="eksaudit-demo-") as tmp, DemoAccount() as acct, \
-            DemoKubeServer(clusters or demo_clusters(), legacy_tls={WEAK}) as kube:
+    with tempfile.TemporaryDirectory(prefix="eksaudit-demo-") as tmp, DemoAccount(fixes) as acct, \
+            DemoKubeServer(clusters or demo_clusters(fixes), legacy_tls={WEAK}, ports=ports) as kube:
         kubeconfig = kube.write_kubeconfig(Path(tmp) / "kubeconfig")
         target = AwsTarget(regions=[REGION], endpoint_url=acct.endpoint_url)
         source = K8sSource(mode="kubeconfig", kubeconfig=str(kubeconfig))
-        yield target, source, {"account": acct, "kube": kube, "kubeconfig": kubeconfig,
+        yield target, source, {"account": acct, "kube": kube, "kubeconfig": kubeconfig, "fixes": acct.fixes,
                                "attachments": demo_attachments(Path(tmp))}
 
 

@@ -166,6 +166,27 @@ def seed(acct: DemoAccount) -> None:
          "Action": ["ecr:PutImage", "ecr:BatchGetImage"]}))
 
 
+# What the demo team can fix before a second audit (`eksaudit demo --fixed NAME`): applied after seeding
+# (`fix`), or to the clusters' objects (`fix_objects`).
+FIXES = {"console-mfa": "legacy-console-admin signs in with an MFA device",
+         "remove-token-secret": "legacy-weak's long-lived service account token Secret deleted"}
+
+
+def fix(acct: DemoAccount, name: str) -> None:
+    if name == "console-mfa":
+        iam = acct.client("iam")
+        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="legacy-console-admin")["VirtualMFADevice"][
+            "SerialNumber"]
+        iam.enable_mfa_device(UserName="legacy-console-admin", SerialNumber=serial, AuthenticationCode1="123456",
+                              AuthenticationCode2="654321")
+
+
+def fix_objects(clusters: dict[str, list[dict]], name: str) -> None:
+    if name == "remove-token-secret":
+        clusters[WEAK] = [o for o in clusters[WEAK] if not (o.get("kind") == "Secret"
+                                                            and o["metadata"]["name"] == "shared-sa-token-x7k2p")]
+
+
 def _meta(name: str, ns: str, **extra) -> dict:
     return {"name": name, "namespace": ns, "uid": f"uid-{ns}-{name}", "creationTimestamp": "2026-01-15T10:00:00Z",
             **extra}

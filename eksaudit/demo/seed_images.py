@@ -107,6 +107,15 @@ def seed(acct: DemoAccount) -> None:
         resp.read()
 
 
+# What the demo team can fix before a second audit (`eksaudit demo --fixed NAME`): applied after seeding.
+FIXES = {"ecr-immutable-tags": "legacy/web's image tags made immutable"}
+
+
+def fix(acct: DemoAccount, name: str) -> None:
+    if name == "ecr-immutable-tags":
+        acct.client("ecr").put_image_tag_mutability(repositoryName="legacy/web", imageTagMutability="IMMUTABLE")
+
+
 def _iso(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 

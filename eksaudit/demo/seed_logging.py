@@ -101,6 +101,15 @@ def seed(acct: DemoAccount) -> None:
         {"Name": "EKS_AUDIT_LOGS", "Status": "ENABLED"}, {"Name": "RUNTIME_MONITORING", "Status": "DISABLED"}])
 
 
+# What the demo team can fix before a second audit (`eksaudit demo --fixed NAME`): applied after seeding.
+FIXES = {"log-retention": "legacy-weak's control-plane log group keeps its logs 400 days"}
+
+
+def fix(acct: DemoAccount, name: str) -> None:
+    if name == "log-retention":
+        acct.client("logs").put_retention_policy(logGroupName=f"/aws/eks/{WEAK}/cluster", retentionInDays=400)
+
+
 def k8s_objects() -> dict[str, list[dict]]:
     """Extra Kubernetes objects per cluster for this domain."""
     return {WEAK: [], HARDENED: []}

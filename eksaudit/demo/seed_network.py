@@ -91,6 +91,22 @@ def seed(acct: DemoAccount) -> None:
                           tags=[{"Key": "sensitivity", "Value": "high"}])
 
 
+# What the demo team can fix before a second audit (`eksaudit demo --fixed NAME`): applied after seeding.
+FIXES = {"close-ssh": "legacy-weak's cluster security group no longer admits SSH from the internet",
+         "private-endpoint": "legacy-weak's API server endpoint made private"}
+
+
+def fix(acct: DemoAccount, name: str) -> None:
+    if name == "close-ssh":
+        acct.client("ec2").revoke_security_group_ingress(GroupId=acct.ids[f"{WEAK}:sg"], IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    elif name == "private-endpoint":
+        # The whole VPC configuration is sent again: moto replaces it rather than merging the change.
+        acct.client("eks").update_cluster_config(name=WEAK, resourcesVpcConfig={
+            "subnetIds": json.loads(acct.ids[f"{WEAK}:subnets"]), "securityGroupIds": [acct.ids[f"{WEAK}:sg"]],
+            "endpointPublicAccess": False, "endpointPrivateAccess": True})
+
+
 def _node(name: str, kubelet: str) -> dict:
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "uid": f"uid-node-{name}", "creationTimestamp": CREATED,

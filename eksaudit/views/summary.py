@@ -1,4 +1,5 @@
-"""The summary page (index.html): who/what/when, totals, scorecard, top risks, requirement coverage."""
+"""The summary page (index.html): who/what/when, totals, scorecard, top risks, requirement coverage, and the
+audit's life between packs: waivers, what changed since the baseline, and the trend over earlier packs."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pandas as pd
 
 from .. import render
 from ..checks import load, use_checks_dir
+from ..diff import COUNT_COLUMNS
 from ..domains import DOMAINS
 from ..findings import SEVERITY_RANK, STATUSES
 from ..notebook import load_findings
 from ..requirements import PRACTICES
+from ..waivers import waiver_columns
 from .show import show_html
 
 
@@ -21,12 +24,13 @@ from .show import show_html
 class Summary:
     run: dict
     findings: pd.DataFrame
+    run_dir: str = ""
 
 
 def open_summary(run_dir: str, checks_dir: str = "") -> Summary:
     use_checks_dir(checks_dir)
     run = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    return Summary(run, load_findings(run_dir))
+    return Summary(run, load_findings(run_dir), run_dir)
 
 
 def show_run(s: Summary) -> None:
@@ -139,3 +143,93 @@ def show_coverage(s: Summary) -> None:
     first = {"checks": lambda r: page.get(r["checks"].split(", ")[0], "")}
     show_html(render.table(cov, links=first) + '<p class="ek-muted">status: the most serious result among the practice\'s '
              'findings (FAIL before ERROR before MANUAL before PASS).</p>')
+
+
+def _pack_json(s: Summary, name: str) -> dict | None:
+    """A JSON file of the pack beside run.json (diff.json, trend.json), read as a received file; None if absent."""
+    from ..safe_files import Refused, load_json, read_inside
+
+    if not s.run_dir or not (Path(s.run_dir) / name).is_file():
+        return None
+    try:
+        doc = load_json(read_inside(s.run_dir, name, "pack file"), name, "pack file")
+    except Refused:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+WAIVER_ENTRY_COLUMNS = ["state", "line", "check_id", "resource", "account", "region", "cluster", "justification",
+                        "approver", "expires", "findings", "note"]
+
+
+def show_waivers(s: Summary) -> None:
+    """Every waiver of the --waivers file (applied, expired, unused) and the findings it waived."""
+    w = s.run.get("waivers") or {}
+    if not w:
+        show_html("<p>No waivers file was given (<code>--waivers FILE</code>): no finding is waived.</p>")
+        return
+    counts = w.get("counts") or {}
+    head = (f"<p>Waivers file <code>{render.esc(Path(str(w.get('file', ''))).name)}</code> (sha256 "
+            f"<code>{render.esc(w.get('sha256'))}</code>), judged on {render.esc(w.get('audit_day'))}, the day the "
+            f"evidence was collected: {int(counts.get('applied', 0))} applied, {int(counts.get('expired', 0))} "
+            f"expired, {int(counts.get('unused', 0))} unused; {int(w.get('waived_findings', 0))} FAIL finding(s) "
+            "waived. Only FAIL can be waived: an ERROR proved nothing, so it stays ERROR.</p>")
+    entries = pd.DataFrame(w.get("entries") or [], columns=WAIVER_ENTRY_COLUMNS)
+    order = {"expired": 0, "unused": 1, "applied": 2}
+    entries = entries.assign(_o=entries["state"].map(order)).sort_values(["_o", "line"], kind="stable")
+    cols = [c for c in WAIVER_ENTRY_COLUMNS if c not in ("account", "region") or entries[c].astype(bool).any()]
+    html = head + render.table(entries, cols)
+    waived = s.findings[s.findings["status"] == "WAIVED"]
+    if len(waived):
+        page = {c.id: f"{c.domain}.html#{c.id}" for c in load().values()}
+        html += ("<h4>Waived findings</h4>" + render.table(
+            waived, ["check_id", "severity", "cluster", "resource_id", "reason", *waiver_columns(waived)],
+            links={"check_id": lambda r: page.get(r["check_id"], "")}))
+    show_html(html)
+
+
+def show_since_last(s: Summary, n: int = 15) -> None:
+    """New and fixed FAILs and the other changes since the baseline pack (--baseline), by domain."""
+    doc = _pack_json(s, "diff.json") if s.run.get("baseline") else None
+    if not doc:
+        show_html("<p>No baseline was given (<code>--baseline OLD_PACK</code>): nothing to compare with.</p>")
+        return
+    old, t = doc.get("old") or {}, doc.get("totals") or {}
+    html = (f"<p>Compared with run {render.esc(old.get('run_id'))} (started {render.esc(old.get('started'))}): "
+            f"<b>{int(t.get('new_fails', 0))}</b> new FAIL(s), <b>{int(t.get('fixed_fails', 0))}</b> fixed; "
+            f"findings {int(t.get('new', 0))} new, {int(t.get('resolved', 0))} resolved, "
+            f"{int(t.get('changed', 0))} changed status, {int(t.get('unchanged', 0))} unchanged. Every change: "
+            f"{render.link('diff.html', 'diff.html')} (and diff.csv, diff.json).</p>")
+    by_domain = pd.DataFrame(doc.get("by_domain") or [], columns=["domain", *COUNT_COLUMNS])
+    html += render.table(by_domain, links={"domain": lambda r: f"{r['domain']}.html"})
+    rows = pd.DataFrame(doc.get("changes") or [])
+    cols = ["check_id", "severity", "cluster", "resource_id", "old_status", "new_status", "new_reason"]
+    for title, flag in (("New FAILs", "new_fail"), ("Fixed", "fixed")):
+        part = rows[rows[flag].astype(bool)] if flag in rows.columns else rows.iloc[0:0]
+        if len(part):
+            html += f"<h4>{title} ({len(part)})</h4>" + render.table(
+                part, cols if flag == "new_fail" else [*cols[:-1], "old_reason"], max_rows=n)
+    show_html(html.replace("more rows in findings.csv", "more rows in diff.csv"))
+
+
+def show_trend(s: Summary) -> None:
+    """FAILs per domain and the PASS share per cluster across the earlier packs of this account and this one."""
+    from ..trend import series
+
+    doc = _pack_json(s, "trend.json")
+    if not doc or len(doc.get("points") or []) < 2:
+        where = (doc or {}).get("history") or "reports/"
+        show_html(f"<p>No earlier pack of account {render.esc(s.run.get('account'))} in "
+                  f"<code>{render.esc(where)}</code>: the trend starts with this audit.</p>")
+        return
+    labels, fails, share = series(doc)
+    html = (f"<p>{len(labels)} audits of account {render.esc(s.run.get('account'))}, from "
+            f"<code>{render.esc(doc.get('history'))}</code> and this run.</p>"
+            "<h4>FAIL findings per domain</h4>" + render.line_chart(labels, fails, "FAIL findings per domain")
+            + "<h4>PASS share per cluster</h4>"
+            + render.line_chart(labels, share, "PASS share per cluster", unit="%", y_max=100)
+            + '<p class="ek-muted">PASS share: PASS among PASS and FAIL findings of the cluster.</p>')
+    if doc.get("skipped"):
+        html += ("<p>Left out (they do not match their manifest): "
+                 + render.esc("; ".join(map(str, doc["skipped"]))) + "</p>")
+    show_html(html)
