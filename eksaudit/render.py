@@ -73,9 +73,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'n
 TABLE_SCRIPT = """(function(){var $=window.$;if(!$||!$.fn||!$.fn.DataTable)return;
 document.querySelectorAll('table.ek-dt').forEach(function(t){if($.fn.dataTable.isDataTable(t))return;
 var ph=t.getAttribute('data-ek-placeholder')||'search all columns';
-$(t).DataTable({paging:false,info:true,order:[],autoWidth:false,ordering:{indicators:false},
-columnControl:['order',['search']],
-columnDefs:[{targets:'ek-col-key',columnControl:['order',['searchList']]},
+$(t).DataTable({paging:false,info:true,order:[],autoWidth:false,columnControl:[['search']],
+columnDefs:[{targets:'ek-col-key',columnControl:[['searchList']]},
 {targets:'ek-col-plain',orderable:false,columnControl:[]}],
 language:{search:'Search',searchPlaceholder:ph,info:'_TOTAL_ rows',infoFiltered:'(of _MAX_)',
 infoEmpty:'no rows',zeroRecords:'no matching rows'}});});})();"""
