@@ -160,7 +160,7 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
 
     if not KERNEL_OPTIONS and not sockets:
         with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as tmp:
-            return execute_notebook(name, pack, parameters, subtitle, tmp, kernels, header)
+            return execute_notebook(name, pack, parameters, subtitle, tmp, kernels, header=header)
     kernel = {**KERNEL_OPTIONS, "kernel_manager_class": _kernel_manager_class(sockets, kernels)}
     out_nb = pack / "notebooks" / f"{name}.ipynb"
     papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(out_nb), parameters=parameters,
@@ -345,7 +345,7 @@ def _notebook(name: str, pack: Path, parameters: dict, subtitle: str, sockets: s
     """One notebook; a notebook that fails on this evidence ends the run with one line (its traceback stays in
     the temporary notebook, which is removed with the half-built pack)."""
     try:
-        return execute_notebook(name, pack, parameters, subtitle, sockets, kernels, header)
+        return execute_notebook(name, pack, parameters, subtitle, sockets, kernels, header=header)
     except Exception as exc:
         if type(exc).__name__ != "PapermillExecutionError":
             raise
