@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Flags for the demo go in ARGS (make reads `make demo --pdf` as an option of its own):
+#   make demo ARGS="--pdf --param log_retention_days=400"
+ARGS ?=
+
 demo: setup
-	$(VENV)/bin/eksaudit demo
+	$(VENV)/bin/eksaudit demo $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check eksaudit tests benchmarks

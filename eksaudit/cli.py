@@ -170,6 +170,7 @@ def cmd_collect(a: argparse.Namespace) -> int:
     with Staging((out / "evidence").resolve(), lambda line: print(line, file=sys.stderr)) as stage:
         ev = stage.publish(collect(target, source, stage.tmp, a.clusters, files, key))
     print(f"evidence: {ev}")
+    _warn_no_kubernetes(ev)
     return 0
 
 
@@ -185,14 +186,22 @@ def cmd_run(a: argparse.Namespace) -> int:
             raise UserError(f"not an evidence folder (no manifest.json): {a.evidence}")
         pack, findings = run_pack(_out(a, run_id), evidence_dir=Path(a.evidence), params=params, run_id=run_id,
                                   fail_on=a.fail_on, checks_dir=a.checks_dir, **options)
+        _warn_no_kubernetes(pack / "evidence")
     else:
         target, source = _target(a)
         files = _attachments(a)
         key = options["sign_key"]
-        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files, key),
+        pack, findings = run_pack(_out(a, run_id), collect=lambda d: _warned(collect(target, source, d, a.clusters,
+                                                                                      files, key)),
                                   params=params, run_id=run_id, fail_on=a.fail_on,
                                   checks_dir=a.checks_dir, **options)
     return _finish(pack, findings, a.fail_on, _accepted(a))
+
+
+def _warned(evidence: Path) -> Path:
+    """The evidence just collected, after the no-Kubernetes-source warning (before the long analysis)."""
+    _warn_no_kubernetes(evidence)
+    return evidence
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
@@ -220,6 +229,8 @@ def cmd_checks(a: argparse.Namespace) -> int:
     from .checks import catalog_frame, use_checks_dir
 
     use_checks_dir(a.checks_dir)
+    if a.params:
+        return _print_params(a.format)
     df = catalog_frame()
     if a.format == "json":
         print(json.dumps(df.to_dict(orient="records"), indent=1))
@@ -231,6 +242,43 @@ def cmd_checks(a: argparse.Namespace) -> int:
     else:
         print(df[["id", "severity", "title"]].to_string(index=False))
     return 0
+
+
+def _print_params(fmt: str) -> int:
+    """`eksaudit checks --params`: every check parameter, its default, type, checks and meaning."""
+    from .params import params_frame, shown_default
+
+    df = params_frame()
+    if fmt == "json":
+        print(json.dumps(df.to_dict(orient="records"), indent=1))
+        return 0
+    df["default"] = df["default"].map(shown_default)
+    if fmt == "markdown":
+        print("| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns))
+        for r in df.itertuples(index=False):
+            print("| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |")
+        return 0
+    for r in df.itertuples(index=False):
+        print(f"{r.name} = {r.default}  ({r.type}; {r.checks})\n    {r.description}")
+    print("\nset with --param NAME=VALUE (JSON, or a plain string; lists also comma-separated)")
+    return 0
+
+
+def _warn_no_kubernetes(evidence: Path) -> None:
+    """Say once on stderr which clusters had no Kubernetes source: their Kubernetes checks can only be ERROR."""
+    from .safe_files import Refused, load_json, read_inside
+
+    try:
+        doc = load_json(read_inside(evidence, "manifest.json", "evidence manifest"), "manifest.json")
+    except Refused:
+        return
+    missing = sorted({str(e.get("cluster", "")) for e in doc.get("entries", []) if isinstance(e, dict)
+                      and isinstance(e.get("error"), dict)
+                      and e["error"].get("code") in ("NoKubernetesSource", "NoContext")})
+    if missing:
+        print(f"eksaudit: warning: no Kubernetes source for {len(missing)} cluster(s): {', '.join(missing)}; "
+              "their Kubernetes checks are ERROR (give --kubeconfig with a context per cluster, --eks-auth or "
+              "--k8s-snapshot)", file=sys.stderr)
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
@@ -306,6 +354,8 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
     k = sub.add_parser("checks", help="print the check catalog")
     k.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    k.add_argument("--params", action="store_true",
+                   help="list the check parameters (name, default, type, the checks that use it, description)")
     _checks_dir_arg(k)
     k.set_defaults(func=cmd_checks)
     v = sub.add_parser("verify", help="check a pack against its manifest")

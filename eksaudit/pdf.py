@@ -19,7 +19,10 @@ PACK_PDF = "pack.pdf"
 # (their CSP forbids it), and these keep Chromium's own background services from calling out.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--disable-extensions", "--mute-audio", "--no-pdf-header-footer"]
+         "--disable-dev-shm-usage", "--disable-extensions", "--mute-audio"]
+# Printing only: no browser header/footer (the pages draw their own with CSS margin boxes: account, run, date,
+# page X of Y).
+PRINT_FLAGS = ["--no-pdf-header-footer"]
 
 
 class PdfError(RuntimeError):
@@ -40,7 +43,7 @@ def find_chromium(explicit: str | None = None) -> str | None:
 
 
 def command(chromium: str, url: str, out: Path, profile: Path) -> list[str]:
-    return [chromium, *FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={out}", url]
+    return [chromium, *FLAGS, *PRINT_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={out}", url]
 
 
 def print_pdf(chromium: str, html: Path, out: Path, timeout: float = 180) -> Path:
@@ -62,24 +65,42 @@ def print_pdf(chromium: str, html: Path, out: Path, timeout: float = 180) -> Pat
 _MAIN = re.compile(r"<main>(.*)</main>", re.S)
 
 
-def combined_html(pages: list[Path]) -> str:
-    """All pages in one document, each starting on a new sheet (for the pack PDF)."""
+def static_copy_text(text: str) -> str:
+    """A page without its scripts (they follow </main>): a PDF shows the tables as written, whole, never a table
+    widget's controls or a state it reached while arranging itself. (Chromium's headless print cannot run with
+    scripts switched off altogether.)"""
+    cut = text.rfind("</main>")
+    return text if cut < 0 else text[:cut] + "</main></body></html>\n"
+
+
+def static_copy(page: Path) -> str:
+    return static_copy_text(page.read_text(encoding="utf-8"))
+
+
+def combined_html(pages: list[Path], header: str = "") -> str:
+    """All pages in one document, each starting on a new sheet (for the pack PDF); `header` tops every sheet."""
     sections = []
     for page in pages:
         m = _MAIN.search(page.read_text(encoding="utf-8"))
         if m:
             sections.append(f'<section class="ek-section">{m.group(1)}</section>')
-    return render.page("EKS security audit: evidence pack", "".join(sections))
+    return render.page("EKS security audit: evidence pack", "".join(sections), header=header)
 
 
-def render_pack(pack: Path, chromium: str, pages: list[str] | None = None) -> list[Path]:
-    """One PDF beside each HTML page (index.pdf, iam.pdf, ...) and pack.pdf with every page in order."""
+def render_pack(pack: Path, chromium: str, pages: list[str] | None = None, header: str = "") -> list[Path]:
+    """One PDF beside each HTML page (index.pdf, iam.pdf, ...) and pack.pdf with every page in order.
+
+    Each page carries its own print header (render.page's `header`); pack.pdf gets `header`.
+    """
     pack = Path(pack)
     names = pages or [href for href, _ in render.NAV]
     htmls = [pack / n for n in names if (pack / n).is_file()]
     with tempfile.TemporaryDirectory(prefix="eksaudit-pdf-") as tmp:
         combined = Path(tmp) / "pack.html"
-        combined.write_text(combined_html(htmls), encoding="utf-8")
-        jobs = [(h, h.with_suffix(".pdf")) for h in htmls] + [(combined, pack / PACK_PDF)]
+        combined.write_text(static_copy_text(combined_html(htmls, header)), encoding="utf-8")
+        jobs = [(combined, pack / PACK_PDF)]
+        for h in htmls:
+            (Path(tmp) / h.name).write_text(static_copy(h), encoding="utf-8")
+            jobs.insert(-1, (Path(tmp) / h.name, h.with_suffix(".pdf")))
         with ThreadPoolExecutor(2) as ex:
             return list(ex.map(lambda job: print_pdf(chromium, *job), jobs))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
+import importlib.util
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +25,9 @@ CSS = """<style>
 .ek-table th{background:#263238;color:#fff;text-align:left;padding:4px 6px;position:sticky;top:0}
 .ek-table td{border-bottom:1px solid #ddd;padding:4px 6px;vertical-align:top;overflow-wrap:anywhere;
  word-break:break-word;max-width:48em}
-.ek-table td.ek-k{overflow-wrap:normal;word-break:normal}
+.ek-table td.ek-k,.ek-table td.ek-w{overflow-wrap:normal;word-break:normal}
+.ek-table td.ek-w{white-space:nowrap}
+.ek-ev-text{display:none}
 .ek-badge{display:inline-block;padding:1px 6px;border-radius:3px;font-weight:600;font-size:12px;
  border:1px solid #333;white-space:nowrap}
 .ek-card{border:1px solid #ccc;border-left:6px solid #263238;padding:8px 12px;margin:12px 0;
@@ -32,7 +37,8 @@ CSS = """<style>
  font:15px/1.5 system-ui,sans-serif}
 .ek-table,.ek-badge,.ek-card,.ek-banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 @media print{.ek-table th{position:static}.ek-table thead{display:table-header-group}
- .ek-table tr{break-inside:avoid}.ek-table td{max-width:none}.ek-card h3{break-after:avoid}}
+ .ek-table tr{break-inside:avoid}.ek-table td{max-width:none}.ek-card h3{break-after:avoid}
+ .ek-ev-link{display:none}.ek-ev-text{display:inline}}
 </style>"""
 # The page around an exported notebook: no script, no external resource (the CSP forbids both, so a name that
 # slipped through escaping still could not run or call out), and print rules for Chromium's PDF.
@@ -60,18 +66,37 @@ KEY_COLUMNS = {"cluster", "region", "resource_type", "check_id", "domain", "prac
 # base-uri and form-action do not fall back to default-src: without them a planted <base> could redirect the
 # pack's relative links, and a planted <form> could send what a reader types anywhere.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-# The one script a page may run: sort a table by a header click and filter its rows from the box above it.
-# Static (no data in it), so the page's CSP can allow exactly this text by its hash and nothing else.
-SORT_SCRIPT = """(function(){document.querySelectorAll('.ek-sortable').forEach(function(box){
-var t=box.querySelector('table'),q=box.querySelector('input'),b=t&&t.tBodies[0];if(!b||box.dataset.ekReady)return;
-box.dataset.ekReady='1';if(q){q.addEventListener('input',function(){var v=q.value.toLowerCase();
-Array.prototype.forEach.call(b.rows,function(r){r.style.display=r.textContent.toLowerCase().indexOf(v)>=0?'':'none';});});}
-Array.prototype.forEach.call(t.tHead.rows[0].cells,function(th,i){th.style.cursor='pointer';th.title='sort';
-th.addEventListener('click',function(){var asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
-var rows=Array.prototype.slice.call(b.rows);rows.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent;
-var n=parseFloat(a),m=parseFloat(c);var r=(!isNaN(n)&&!isNaN(m))?n-m:a.localeCompare(c);return asc?r:-r;});
-rows.forEach(function(r){b.appendChild(r);});});});});})();"""
-_SORT_TAG = f"<script>{SORT_SCRIPT}</script>"
+# Every table of a page sorts, filters and searches with DataTables (the bundle itables ships, MIT), inlined in
+# the page: the pack stays one folder that works from file:// with no server, and the CSP allows exactly the
+# bundle and TABLE_SCRIPT by their hashes. The tables themselves stay server-side HTML (escaped); the script only
+# rearranges rows, and the PDFs are printed with scripts off, so print shows the plain table.
+TABLE_SCRIPT = """(function(){var $=window.$;if(!$||!$.fn||!$.fn.DataTable)return;
+document.querySelectorAll('table.ek-dt').forEach(function(t){if($.fn.dataTable.isDataTable(t))return;
+var ph=t.getAttribute('data-ek-placeholder')||'search all columns';
+$(t).DataTable({paging:false,info:true,order:[],autoWidth:false,columnControl:[['search']],
+columnDefs:[{targets:'ek-col-key',columnControl:[['searchList']]},
+{targets:'ek-col-plain',orderable:false,columnControl:[]}],
+language:{search:'Search',searchPlaceholder:ph,info:'_TOTAL_ rows',infoFiltered:'(of _MAX_)',
+infoEmpty:'no rows',zeroRecords:'no matching rows'}});});})();"""
+# Columns filtered by ticking values (few distinct values); the others by typing.
+LIST_FILTER_COLUMNS = KEY_COLUMNS | {"status", "severity", "tool", "scan_status", "source", "time_source",
+                                    "registry", "repository", "namespace", "kind"}
+# Where the pack keeps one viewer page per evidence file a page links to (eksaudit/viewer.py writes them).
+VIEWER_DIR = "evidence-view"
+# A cell whose words are all this short never breaks inside a word (tags, dates, names); longer tokens (ARNs,
+# digests, JSON paths) may wrap anywhere, or the table would not fit the page.
+SHORT_WORD = 24
+
+
+@functools.lru_cache(maxsize=1)
+def datatables_assets() -> tuple[str, str]:
+    """(script, stylesheet) of the DataTables bundle shipped inside the itables package (no CDN, no network)."""
+    spec = importlib.util.find_spec("itables")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the itables package is missing: pip install itables (a dependency of eksaudit)")
+    html_dir = Path(next(iter(spec.submodule_search_locations))) / "html"
+    return ((html_dir / "dt_bundle.js").read_text(encoding="utf-8"),
+            (html_dir / "dt_bundle.css").read_text(encoding="utf-8"))
 
 
 def esc(value: object) -> str:
@@ -106,36 +131,118 @@ def link(href: str, text: object) -> str:
     return f'<a href="{esc(href)}">{esc(text)}</a>'
 
 
+# An evidence reference as findings write it: evidence/<path inside the evidence folder>[#<object>]. Path
+# segments are what the evidence store writes (no "..", no leading dot); anything else stays plain text.
+_EVIDENCE_REF = re.compile(r"evidence/((?:[A-Za-z0-9_][A-Za-z0-9_.=+-]*/)*[A-Za-z0-9_][A-Za-z0-9_.=+-]*)(?:#(.+))?",
+                           re.S)
+
+
+def evidence_ref(ref: str) -> tuple[str, str] | None:
+    """(path inside evidence/, fragment) of an evidence reference, or None when it is not one."""
+    m = _EVIDENCE_REF.fullmatch((ref or "").strip())
+    if not m or ".." in m.group(1).split("/"):
+        return None
+    return m.group(1), m.group(2) or ""
+
+
+def anchor(fragment: str) -> str:
+    """The id a viewer page gives the object a fragment names: a digest of the fragment, so that no name from
+    the audited account ever sits inside an attribute (the page lists the fragments themselves as text)."""
+    return "o-" + hashlib.sha256(fragment.encode()).hexdigest()[:16]
+
+
+def viewer_path(path: str) -> str:
+    """Where the viewer page of evidence/<path> is, relative to the pack: one flat folder, named by a digest of
+    the path (the page's title and heading give the path)."""
+    return f"{VIEWER_DIR}/{hashlib.sha256(path.encode()).hexdigest()[:20]}.html"
+
+
+def evidence_link(ref: object, root: str = "") -> str:
+    """An evidence reference as a link to its viewer page (landing on the object when it has a fragment); in
+    print the link is hidden and the path shown as text, since a PDF cannot open the pack's pages. Anything
+    that is not an evidence reference is escaped text."""
+    text = "" if ref is None else str(ref)
+    parsed = evidence_ref(text)
+    if parsed is None:
+        return esc(text)
+    path, fragment = parsed
+    href = root + viewer_path(path) + (f"#{anchor(fragment)}" if fragment else "")
+    return (f'<a class="ek-ev-link" href="{esc(href)}">{esc(text)}</a>'
+            f'<span class="ek-ev-text">{esc(text)}</span>')
+
+
+def _cell_class(col: str, text: str) -> str:
+    """ek-k: break only between words (key columns, and cells whose words are all short); ek-w: never wrap (a
+    single short word: a tag, a date, a count); "": long tokens may wrap anywhere."""
+    if col in KEY_COLUMNS:
+        return "ek-k"
+    words = text.split()
+    if words and all(len(w) <= SHORT_WORD for w in words):
+        return "ek-w" if len(words) == 1 and len(text) <= 16 else "ek-k"
+    return ""
+
+
+def _rank(col: str, value: str) -> str:
+    """A sort key for status and severity cells, so that sorting follows attention order, not the alphabet."""
+    order = STATUSES if col == "status" else SEVERITIES
+    return str(order.index(value)) if value in order else str(len(order))
+
+
 def table(df: pd.DataFrame, columns: list[str] | None = None, max_rows: int | None = None,
-          links: dict[str, Callable[[dict], str]] | None = None) -> str:
+          links: dict[str, Callable[[dict], str]] | None = None, interactive: bool | None = None,
+          placeholder: str = "", markup: dict[str, Callable[[dict], str]] | None = None) -> str:
     """A full-width HTML table; status and severity columns become badges, every other cell is escaped.
 
     Values are shown whole (ARNs and names are never cut); long ones wrap. `links` maps a column to a function
-    of the row giving a pack-relative href (see `link`).
+    of the row giving a pack-relative href (see `link`). An `evidence` column links to the evidence viewer.
+    `markup` maps a column to a function of the row giving markup built by this module (a bar, a badge), never
+    text from the data; such a column does not sort.
+    `interactive`: the page's script makes it sortable, filterable and searchable (default: yes, but for a
+    label/value table, whose first column has no name, and tables of fewer than two rows).
     """
     columns = columns or list(df.columns)
-    links = links or {}
+    links, markup = links or {}, markup or {}
     shown = df if max_rows is None else df.head(max_rows)
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    if interactive is None:
+        interactive = bool(columns) and str(columns[0]) != "" and len(shown) >= 2
+
+    def th(c: object) -> str:
+        cls = "ek-col-plain" if c in markup else "ek-col-key" if c in LIST_FILTER_COLUMNS else ""
+        return f'<th class="{cls}">{esc(c)}</th>' if cls else f"<th>{esc(c)}</th>"
+
+    head = "".join(th(c) for c in columns)
     body = []
     for rec in shown.to_dict(orient="records"):
         cells = []
         for col in columns:
             val = rec.get(col)
-            if col == "status":
-                cells.append(f"<td>{status_badge(str(val))}</td>")
+            if col in markup:
+                cells.append(f"<td>{markup[col](rec)}</td>")
+            elif col == "status":
+                cells.append(f'<td data-order="{_rank(col, str(val))}">{status_badge(str(val))}</td>')
             elif col == "severity":
-                cells.append(f"<td>{severity_badge(str(val))}</td>")
+                cells.append(f'<td data-order="{_rank(col, str(val))}">{severity_badge(str(val))}</td>')
             else:
                 if isinstance(val, (list, tuple, set)):
                     val = ", ".join(map(str, val))
-                cls = ' class="ek-k"' if col in KEY_COLUMNS else ""
-                cells.append(f"<td{cls}>{link(links[col](rec), val) if col in links else esc(val)}</td>")
+                text = "" if val is None else str(val)
+                cls = _cell_class(col, text)
+                cls = f' class="{cls}"' if cls else ""
+                if col in links:
+                    inner = link(links[col](rec), val)
+                elif col == "evidence":
+                    inner = evidence_link(val)
+                else:
+                    inner = esc(val)
+                cells.append(f"<td{cls}>{inner}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if max_rows is not None and len(df) > max_rows:
         more = f'<p class="ek-muted">{len(df) - max_rows} more rows in findings.csv</p>'
-    return f'{CSS}<table class="ek-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{more}'
+    cls = "ek-table ek-dt" if interactive else "ek-table"
+    ph = f' data-ek-placeholder="{esc(placeholder)}"' if placeholder and interactive else ""
+    return (f'{CSS}<table class="{cls}"{ph}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            f"{more}")
 
 
 def counts(findings: pd.DataFrame, by: str = "check_id") -> pd.DataFrame:
@@ -176,40 +283,114 @@ def bar_chart(findings: pd.DataFrame, by: str = "domain") -> str:
             f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg><div>{legend}</div>')
 
 
+def status_bar(row: dict, most: int, width: int = 180) -> str:
+    """One row's statuses as a small stacked bar (inline SVG, scaled to `most` findings), with its counts in
+    the tooltip and for screen readers."""
+    parts, x, said = [], 0.0, []
+    for s in STATUSES:
+        n = int(row.get(s, 0) or 0)
+        if not n:
+            continue
+        w = width * n / max(most, 1)
+        bg, _ = STATUS_STYLE[s]
+        parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="12" fill="{bg}" stroke="#333" '
+                     f'stroke-width="0.5"><title>{esc(s)}: {n}</title></rect>')
+        said.append(f"{s} {n}")
+        x += w
+    label = esc(", ".join(said) or "no findings")
+    return (f'<svg role="img" aria-label="{label}" width="{width}" height="12" viewBox="0 0 {width} 12" '
+            f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
+
+
+def counts_table(findings: pd.DataFrame, by: str = "check_id", titles: dict[str, str] | None = None,
+                 links: dict[str, Callable[[dict], str]] | None = None) -> str:
+    """Counts per `by` value and status with a bar per row: a chart that breaks across PDF pages row by row,
+    where one tall chart would leave the page before it half empty."""
+    c = counts(findings, by)
+    if c.empty:
+        return "<p>No findings.</p>"
+    if titles is not None:
+        c.insert(1, "title", c[by].map(titles))
+    most = int(c[STATUSES].sum(axis=1).max())
+    c.insert(2 if titles is not None else 1, "results", "")
+    legend = '<p class="ek-muted">' + " ".join(status_badge(s) for s in STATUSES) + "</p>"
+    return legend + table(c, links=links, markup={"results": lambda r: status_bar(r, most)})
+
+
 def severity_order(df: pd.DataFrame) -> pd.DataFrame:
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     return df.assign(_r=df["severity"].map(rank)).sort_values("_r", kind="stable").drop(columns="_r")
 
 
 def sortable(df: pd.DataFrame, columns: list[str] | None = None, placeholder: str = "filter rows") -> str:
-    """A table a reader can sort (click a header) and filter (type in the box); plain table in print and PDF."""
-    return (f'<div class="ek-sortable"><input type="search" class="ek-filter" placeholder="{esc(placeholder)}">'
-            f"{table(df, columns)}</div>{_SORT_TAG}")
+    """A table a reader can sort, filter and search, whatever its size (`table` with `interactive=True`)."""
+    return f'<div class="ek-sortable">{table(df, columns, interactive=True, placeholder=placeholder)}</div>'
 
 
 def _script_hash(js: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(js.encode()).digest()).decode() + "'"
 
 
-def page(title: str, body: str, current: str = "", subtitle: str = "") -> str:
+# DataTables' controls in the pack's colours; in print (a reader's Ctrl+P) only the table itself.
+TABLE_CSS = """<style>
+div.dt-container{margin:6px 0 14px;font:13px system-ui,sans-serif}
+div.dt-container .dt-search input{width:22em}
+table.dataTable.ek-table>thead>tr>th{background:#263238;color:#fff;padding:4px 6px}
+table.dataTable.ek-table>thead>tr>th div.dt-column-header{flex-wrap:wrap;gap:2px}
+table.dataTable.ek-table>thead>tr>th .dtcc{flex:0 0 auto}
+table.dataTable.ek-table>thead>tr>th .dtcc-button{color:#fff;opacity:.8}
+table.dataTable.ek-table>thead>tr>th .dtcc-button svg{stroke:#fff}
+table.dataTable.ek-table>tbody>tr>td{padding:4px 6px}
+table.dataTable.ek-table th.dt-type-numeric,table.dataTable.ek-table td.dt-type-numeric{text-align:left}
+table.dataTable.ek-table th.dt-type-numeric div.dt-column-header{flex-direction:row}
+@media print{div.dt-container .dt-layout-row:not(.dt-layout-table){display:none}
+ table.dataTable.ek-table .dtcc{display:none}}
+</style>"""
+_CSS_SAFE = re.compile(r"[A-Za-z0-9 .,:_/@()+=-]")
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal: every character but a few plain ones as a CSS escape (nothing can end the string,
+    the rule or the <style> element)."""
+    return '"' + "".join(ch if _CSS_SAFE.fullmatch(ch) else f"\\{ord(ch):x} " for ch in text) + '"'
+
+
+def print_header(header: str) -> str:
+    """Page margin boxes for print: `header` at the top of every PDF page, "page X of Y" at the bottom (CSS paged
+    media, drawn by Chromium's own printing: no DevTools client needed)."""
+    font = 'font:9px/1.2 system-ui,"DejaVu Sans",sans-serif;color:#333'
+    return ("<style>@page{@top-left{content:" + css_string(header) + f";{font}}}"
+            f'@bottom-right{{content:"page " counter(page) " of " counter(pages);{font}}}}}</style>')
+
+
+def page(title: str, body: str, current: str = "", subtitle: str = "", root: str = "", header: str = "") -> str:
     """A whole, self-contained HTML document: navigation between the pack's pages, our styles, a strict CSP.
 
-    `body` is markup built through this module (every value in it escaped); `title`/`subtitle` are escaped. The
-    CSP allows no external resource at all, and no script but SORT_SCRIPT: any other script in a page (one
-    that slipped through escaping, say) is blocked by the browser and shows as a console error.
+    `body` is markup built through this module (every value in it escaped); `title`/`subtitle`/`header` are
+    escaped. The CSP allows no external resource at all, and no script but the DataTables bundle and
+    TABLE_SCRIPT, and those only on a page with an interactive table: any other script in a page (one that
+    slipped through escaping, say) is blocked by the browser and shows as a console error.
+    `root`: the way back to the pack's folder from this page ("" at the top, "../../" two folders down).
+    `header`: printed at the top of every PDF page, with "page X of Y" at the bottom.
     """
-    interactive = _SORT_TAG in body
-    body = body.replace(_SORT_TAG, "")
-    csp = CSP + (f"; script-src {_script_hash(SORT_SCRIPT)}" if interactive else "")
-    script = _SORT_TAG if interactive else ""
+    interactive = 'class="ek-table ek-dt"' in body
+    csp, styles, script = CSP, "", ""
+    if interactive:
+        js, css = datatables_assets()
+        csp += f"; script-src {_script_hash(js)} {_script_hash(TABLE_SCRIPT)}"
+        styles = f"<style>{css}</style>{TABLE_CSS}"
+        script = f'<script type="module">{js}</script><script type="module">{TABLE_SCRIPT}</script>'
+    if header:
+        styles += print_header(header)
     cur = ' aria-current="page"'
-    links = "".join(f'<a href="{href}"{cur if href == current else ""}>{esc(label)}</a>' for href, label in NAV)
+    links = "".join(f'<a href="{esc(root + href)}"{cur if href == current else ""}>{esc(label)}</a>'
+                    for href, label in NAV)
     extra = f'<span class="ek-pack">{esc(subtitle)}</span>' if subtitle else ""
     body = body.replace(CSS, "")  # once in the head is enough
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title>{CSS}{PAGE_CSS}</head>\n"
+            f"<title>{esc(title)}</title>{CSS}{PAGE_CSS}{styles}</head>\n"
             f'<body><nav class="ek-nav">{links}{extra}</nav>\n<main>{body}</main>{script}</body></html>\n')
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, clock, diff, exports, render, staging, trend, waivers
+from . import __version__, clock, diff, exports, render, staging, trend, viewer, waivers
 from .checks import run_checks, use_checks_dir
 from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
@@ -131,17 +131,23 @@ def new_run_id() -> str:
     return clock.now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
+def print_header(account: str, run_id: str, started: str) -> str:
+    """What every PDF page carries at its top (with "page X of Y" at its bottom): whose audit, which run, when."""
+    when = started.replace("T", " ")[:16] + " UTC" if started else ""
+    return f"EKS security audit · account {account or '?'} · run {run_id} · {when}"
+
+
 def page_name(name: str) -> str:
     return page_of(name)
 
 
 def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = "", sockets: str = "",
-                     kernels: Kernels | None = None) -> Path:
+                     kernels: Kernels | None = None, header: str = "") -> Path:
     """Run one notebook with papermill and export it to a self-contained HTML page with the code hidden.
 
     nbconvert's "basic" template gives the cells alone (its full templates load require.js and MathJax from a
     CDN); `render.page` wraps them with the pack's navigation, styles and a CSP that allows no external resource
-    and no script but the sortable-table one. `sockets`: folder for the kernel's Unix sockets (a temporary
+    and no script but the tables' one. `header`: printed at the top of every PDF page. `sockets`: folder for the kernel's Unix sockets (a temporary
     one when not given). `kernels`: where the kernel's process is recorded, so that the caller can kill it.
     The kernel runs in `pack`; papermill's own `cwd` would change the whole process's working folder from
     this thread.
@@ -154,7 +160,7 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
 
     if not KERNEL_OPTIONS and not sockets:
         with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as tmp:
-            return execute_notebook(name, pack, parameters, subtitle, tmp, kernels)
+            return execute_notebook(name, pack, parameters, subtitle, tmp, kernels, header=header)
     kernel = {**KERNEL_OPTIONS, "kernel_manager_class": _kernel_manager_class(sockets, kernels)}
     out_nb = pack / "notebooks" / f"{name}.ipynb"
     papermill.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(out_nb), parameters=parameters,
@@ -166,7 +172,8 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
     body, _ = exporter.from_notebook_node(nbformat.read(out_nb, as_version=4))
     target = pack / page_name(name)
     title = f"EKS security audit: {title_of(name)}"
-    target.write_text(render.page(title, body, current=target.name, subtitle=subtitle), encoding="utf-8")
+    target.write_text(render.page(title, body, current=target.name, subtitle=subtitle, header=header),
+                      encoding="utf-8")
     return target
 
 
@@ -239,6 +246,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         (tmp / "notebooks").mkdir()
         names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]
         subtitle = f"account {ev.account or '?'} · run {run_id}"
+        header = print_header(ev.account, run_id, started)
         # All kernels start at once: start-up is mostly waiting, and the summary reads findings.json, not the
         # other notebooks, so nothing orders them.
         import tempfile
@@ -250,13 +258,14 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             lock = staging.hold_lock(sockets)  # a sweep by another run leaves a live run's sockets alone
             try:
                 _in_parallel([lambda n=n: _notebook(n, tmp, {**nb_params, **_static(n)}, subtitle,
-                                                    "" if KERNEL_OPTIONS else sockets, kernels)
+                                                    "" if KERNEL_OPTIONS else sockets, kernels, header)
                               for n in names], kernels)
             finally:
                 lock.close()
         _relativise(tmp)
+        viewer.write_viewers(tmp, findings, subtitle)
         if pdf:
-            run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say)
+            run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say, header)
         run["finished"] = clock.iso()
         (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
         exports.write_ocsf(findings, tmp / "findings.ocsf.json", run)
@@ -350,11 +359,11 @@ def _papermill_cwd():
 
 
 def _notebook(name: str, pack: Path, parameters: dict, subtitle: str, sockets: str,
-              kernels: Kernels | None = None) -> Path:
+              kernels: Kernels | None = None, header: str = "") -> Path:
     """One notebook; a notebook that fails on this evidence ends the run with one line (its traceback stays in
     the temporary notebook, which is removed with the half-built pack)."""
     try:
-        return execute_notebook(name, pack, parameters, subtitle, sockets, kernels)
+        return execute_notebook(name, pack, parameters, subtitle, sockets, kernels, header=header)
     except Exception as exc:
         if type(exc).__name__ != "PapermillExecutionError":
             raise
@@ -362,7 +371,7 @@ def _notebook(name: str, pack: Path, parameters: dict, subtitle: str, sockets: s
         raise UserError(f"the {name} notebook failed on this evidence: {detail}") from None
 
 
-def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None]) -> str:
+def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None], header: str = "") -> str:
     """Print the pages to PDF; a missing or failing Chromium costs the PDFs, never the pack."""
     from . import pdf
 
@@ -373,7 +382,7 @@ def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str
         return f"skipped: {where}"
     order = [p for p, _ in render.NAV if p in pages] + [p for p in pages if p not in dict(render.NAV)]
     try:
-        made = pdf.render_pack(pack, binary, order)
+        made = pdf.render_pack(pack, binary, order, header)
     except pdf.PdfError as exc:
         for leftover in pack.glob("*.pdf"):
             leftover.unlink()

@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -156,7 +157,10 @@ def test_hostile_names_stay_text(browser, tmp_path):
     page = browser.new_page()
     watch = Watch(page)
     page.goto(path.resolve().as_uri())
-    assert page.locator("script, img, main h1").count() == 0
+    assert page.locator("img, main h1, main script").count() == 0
+    # The only scripts: the table bundle and its start, outside <main>, allowed by hash.
+    assert page.locator("script").count() == 2
+    assert page.locator("script").nth(1).evaluate("s => s.textContent") == render.TABLE_SCRIPT
     assert page.locator("main a").count() == 0  # not a pack page: no link at all
     text = page.inner_text("main")
     assert '<script>alert("x")</script>' in text and "\\u202e" in text
@@ -230,22 +234,202 @@ def test_pdf_skipped_without_chromium_says_so_once(demo_pack, tmp_path, monkeypa
     assert not list(copy.glob("*.pdf"))
 
 
-def test_sortable_tables_work_under_the_csp(browser, tmp_path):
-    """The one allowed script runs (filter and sort); an extra inline script is blocked and reported."""
-    df = pd.DataFrame({"name": ["b-two", "a-one", "c-three"], "n": ["2", "10", "1"]})
+def test_tables_work_under_the_csp_from_file(browser, tmp_path):
+    """DataTables (inlined, allowed by hash) sorts, filters and searches; an extra inline script is blocked."""
+    df = pd.DataFrame({"status": ["PASS", "FAIL", "ERROR"], "name": ["b-two", "a-one", "c-three"],
+                       "n": ["2", "10", "1"]})
     path = tmp_path / "sortable.html"
     path.write_text(render.page("t", render.sortable(df) + "<script>document.title='pwned'</script>"))
     page = browser.new_page()
     watch = Watch(page)
     page.goto(path.resolve().as_uri())
     assert page.title() == "t"
-    assert any("Content Security Policy" in p for p in watch.problems)
-    page.fill(".ek-sortable input", "a-one")
-    assert page.locator(".ek-sortable tbody tr:visible").count() == 1
-    page.fill(".ek-sortable input", "")
-    page.locator(".ek-sortable th").nth(1).click()
-    assert page.locator(".ek-sortable tbody tr td:nth-child(2)").all_inner_texts() == ["1", "2", "10"]
+    assert [p for p in watch.problems if "Content Security Policy" in p], watch.problems
+    assert [p for p in watch.problems if "Content Security Policy" not in p] == []
+    assert page.locator("table.dataTable").count() == 1
+    table = page.locator("table.ek-dt")
+    page.fill(".dt-search input", "a-one")
+    assert _rows_until(page, table, lambda rows: len(rows) == 1) == [["FAIL", "a-one", "10"]]
+    page.fill(".dt-search input", "")
+    assert len(_rows_until(page, table, lambda rows: len(rows) == 3)) == 3
+    _sort_by(page, table, 2)
+    assert page.locator("tbody tr td:nth-child(3)").all_inner_texts() == ["1", "2", "10"]
+    _sort_by(page, table, 0)  # attention order, not the alphabet
+    assert page.locator("tbody tr td:nth-child(1)").all_inner_texts() == ["FAIL", "ERROR", "PASS"]
     page.close()
+
+
+def _sort_by(page, table, col: int, direction: str = "asc") -> None:
+    """Click a column's header once (ascending first, then descending) and wait for the redraw: DataTables
+    sorts and filters in a zero-delay timer after the click or keystroke."""
+    from playwright.sync_api import expect
+
+    th = table.locator("thead th").nth(col)
+    th.locator(".dt-column-title").click()
+    expect(th).to_have_class(re.compile(rf"\bdt-ordering-{direction}\b"))
+
+
+def _rows_until(page, table, ok) -> list[list[str]]:
+    """The table's rows once `ok(rows)` holds (DataTables redraws after a zero-delay timer); the last rows seen
+    otherwise, for the assertion that follows to show."""
+    rows = _cells(table)
+    for _ in range(100):
+        if ok(rows):
+            break
+        page.wait_for_timeout(50)
+        rows = _cells(table)
+    return rows
+
+
+def _cells(table) -> list[list[str]]:
+    return table.evaluate("t => [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.innerText.trim()))")
+
+
+def _biggest_table(page):
+    index = page.evaluate("""() => { const t = [...document.querySelectorAll('table.ek-dt')];
+        let best = 0; t.forEach((x, i) => { if (x.tBodies[0].rows.length > t[best].tBodies[0].rows.length) best = i; });
+        return best; }""")
+    return page.locator("table.ek-dt").nth(index)
+
+
+def _key(text: str):
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text.lower())
+
+
+@pytest.mark.parametrize("name", ["index.html", *DOMAIN_PAGES])
+def test_every_table_sorts_filters_and_searches(browser, demo_pack, name):
+    pack, _ = demo_pack
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page)
+    page.goto((pack / name).resolve().as_uri())
+    tables = page.locator("table.ek-dt")
+    assert tables.count() > 0, f"{name} has no interactive table"
+    assert page.locator("table.ek-dt.dataTable").count() == tables.count(), "every table was set up"
+    table = _biggest_table(page)
+    box = table.locator("xpath=ancestor::div[contains(@class, 'dt-container')][1]")
+    rows = _cells(table)
+    assert len(rows) >= 2
+    heads = table.locator("thead th .dt-column-title").all_inner_texts()
+    # Search: a value found in some rows but not all.
+    term = next(v for col in range(len(heads)) for v in sorted({r[col] for r in rows})
+                if 2 < len(v) and 0 < sum(v.lower() in " ".join(r).lower() for r in rows) < len(rows))
+    box.locator(".dt-search input").fill(term)
+    shown = _rows_until(page, table, lambda now: len(now) < len(rows))
+    assert 0 < len(shown) < len(rows) and all(term.lower() in " ".join(r).lower() for r in shown), term
+    box.locator(".dt-search input").fill("")
+    assert len(_rows_until(page, table, lambda now: len(now) == len(rows))) == len(rows)
+    # Sort: a column with differing values, ascending then descending.
+    col = next(i for i, h in enumerate(heads) if h not in ("results",) and len({r[i] for r in rows}) > 1
+               and h not in ("status", "severity"))
+    _sort_by(page, table, col)
+    values = [r[col] for r in _cells(table)]
+    assert values == sorted(values, key=_key), (heads[col], values[:10])
+    _sort_by(page, table, col, "desc")
+    values = [r[col] for r in _cells(table)]
+    assert values == sorted(values, key=_key, reverse=True), (heads[col], values[:10])
+    # Filter one column by ticking one of its values.
+    keyed = [i for i in range(len(heads)) if "ek-col-key" in (table.locator("thead th").nth(i).get_attribute("class")
+                                                              or "") and len({r[i] for r in rows}) > 1]
+    if keyed:
+        col = keyed[0]
+        value = sorted({r[col] for r in rows})[0]
+        table.locator("thead th").nth(col).locator(".dtcc-button_dropdown").click()
+        page.locator(".dtcc-dropdown .dtcc-list-buttons button").filter(has_text=value).first.click()
+        page.keyboard.press("Escape")
+        shown = _rows_until(page, table, lambda now: len(now) < len(rows))
+        assert shown and len(shown) < len(rows) and all(r[col] == value for r in shown), (heads[col], value)
+    assert watch.problems == []
+    page.close()
+
+
+def test_evidence_link_opens_the_response_from_file(browser, demo_pack):
+    """From a check on a domain page, one click shows the raw response with the object the finding names."""
+    pack, findings = demo_pack
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page)
+    page.goto((pack / "iam.html").resolve().as_uri())
+    link = page.locator("a.ek-ev-link[href*='#']").first
+    ref = link.inner_text()
+    fragment = ref.split("#", 1)[1]
+    link.click()
+    page.wait_for_load_state()
+    assert page.url.startswith((pack / render.VIEWER_DIR).resolve().as_uri())
+    assert page.locator("h1").inner_text() == "Evidence: " + ref.split("#")[0].removeprefix("evidence/")
+    target = page.locator(":target")
+    assert target.count() == 1 and fragment in target.inner_text()
+    assert target.evaluate("e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }")
+    assert target.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"  # highlighted
+    entry = page.locator("table.ek-table").first.inner_text()
+    assert "sha256" in entry and "aws:iam:GetAccountAuthorizationDetails" in entry
+    assert watch.problems == []
+    page.close()
+
+
+def test_short_words_stay_whole_in_the_image_inventory(browser, demo_pack):
+    """The tag column wrapped "latest" as "late st"; at print width no short cell breaks inside a word."""
+    pack, _ = demo_pack
+    page = browser.new_page(viewport={"width": 1040, "height": 800})
+    page.emulate_media(media="print")
+    page.goto((pack / "images.html").resolve().as_uri())
+    checked, broken = page.evaluate("""() => {
+        let checked = 0; const broken = [];
+        for (const td of document.querySelectorAll('main td')) {
+            const node = [...td.childNodes].find(c => c.nodeType === 3 && c.textContent.trim());
+            if (!node) continue;
+            for (const m of node.textContent.matchAll(/[^\\s]+/g)) {
+                if (m[0].length > 24 || /[-\\/]/.test(m[0])) continue;  // long tokens may wrap; so may hyphens
+                const r = document.createRange(); r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+                checked++;
+                if (r.getClientRects().length > 1) broken.push(m[0]);
+            }
+        }
+        return [checked, broken]; }""")
+    assert "latest" in page.inner_text("main") and checked > 100
+    assert broken == []
+    page.close()
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+def test_every_pdf_page_carries_account_run_date_and_page_x_of_y(pdf_pack):
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    run = json.loads((pdf_pack / "run.json").read_text())
+    date = run["started"][:10]
+    for name in ["index.pdf", *[p.replace(".html", ".pdf") for p in DOMAIN_PAGES], PACK_PDF]:
+        pages = _pdf_pages(pdf_pack / name)
+        assert len(pages) >= 1
+        for i, text in enumerate(pages, 1):
+            flat = " ".join(text.split())
+            assert f"account {run['account']}" in flat and run["run_id"] in flat and date in flat, (name, i)
+            assert f"page {i} of {len(pages)}" in flat, (name, i, flat[-200:])
+
+
+def test_domain_pdfs_do_not_start_with_a_half_empty_page(pdf_pack):
+    """The first sheet is filled: its last line of content sits in the lower quarter of the page."""
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    for name in [p.replace(".html", ".pdf") for p in DOMAIN_PAGES]:
+        out = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf_pack / name), "-"],
+                             capture_output=True, text=True, check=True).stdout
+        height = float(re.search(r'<page width="[\d.]+" height="([\d.]+)"', out).group(1))
+        words = re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', out)
+        body = [float(y1) for y0, y1, w in words if float(y0) < 0.93 * height]  # the footer aside
+        assert body and max(body) > 0.75 * height, (name, max(body) / height)
+
+
+def test_pdf_text_has_no_widget_placeholder_text(pdf_pack):
+    need(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    from tests.test_pack_ui import PLACEHOLDERS
+
+    for pdf in sorted(pdf_pack.glob("*.pdf")):
+        text = " ".join(_pdf_pages(pdf))
+        for placeholder in [*PLACEHOLDERS, "Toggle ordering", "search all columns"]:
+            assert placeholder not in text, (pdf.name, placeholder)
 
 
 def test_pdf_pack_verifies_signed_and_a_changed_pdf_is_named(pdf_pack, tmp_path):

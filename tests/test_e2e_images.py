@@ -52,9 +52,9 @@ def test_demo_images(demo_pack, row):
 
 def test_images_page_shows_inventory_and_benchmarks(demo_pack):
     html = (demo_pack[0] / "images.html").read_text()
-    from eksaudit.render import SORT_SCRIPT
+    from eksaudit.render import TABLE_SCRIPT
 
-    assert "Image inventory" in html and 'class="ek-sortable"' in html and SORT_SCRIPT in html
+    assert "Image inventory" in html and 'class="ek-sortable"' in html and TABLE_SCRIPT in html
     for text in ("legacy/web:migrate", "docker.io/library/python:3.8-slim", "quay.io", "payments/api:1.4.1",
                  "not running",
                  "kube-bench-legacy-weak.json", "CronJob", "containerd"):

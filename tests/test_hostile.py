@@ -135,6 +135,10 @@ def test_payloads_only_escaped_in_html(hostile_pack):
     pack, _ = hostile_pack
     pages = {p.name: p.read_text(encoding="utf-8") for p in pack.glob("*.html")}
     pages.update({f"notebooks/{p.name}": _html_outputs(p) for p in (pack / "notebooks").glob("*.ipynb")})
+    pages.update({f"evidence-view/{p.name}": p.read_text(encoding="utf-8")
+                  for p in (pack / "evidence-view").glob("*.html")})
+    assert any(name.startswith("evidence-view/") and MARK in text for name, text in pages.items()), \
+        "the evidence viewer pages show the hostile responses"
     assert set(pages) >= {"index.html", "iam.html", "images.html"}
     shown = [name for name, text in pages.items() if MARK in text]
     assert shown, "no page shows the hostile resources at all: the test would prove nothing"

@@ -44,7 +44,7 @@ def fast_notebooks(monkeypatch):
     """Replace papermill by a stub that writes each notebook and page: runs take a second, not ten."""
     import eksaudit.runner as runner
 
-    def fake(name, pack, parameters, subtitle="", sockets="", kernels=None):
+    def fake(name, pack, parameters, subtitle="", sockets="", kernels=None, header=""):
         (pack / "notebooks" / f"{name}.ipynb").write_text("{}")
         page = pack / runner.page_name(name)
         page.write_text(f"<p>{name}</p>")
