@@ -190,7 +190,8 @@ def _rank(col: str, value: str) -> str:
 
 def table(df: pd.DataFrame, columns: list[str] | None = None, max_rows: int | None = None,
           links: dict[str, Callable[[dict], str]] | None = None, interactive: bool | None = None,
-          placeholder: str = "", markup: dict[str, Callable[[dict], str]] | None = None) -> str:
+          placeholder: str = "", markup: dict[str, Callable[[dict], str]] | None = None,
+          rest_in: str = "findings.csv") -> str:
     """A full-width HTML table; status and severity columns become badges, every other cell is escaped.
 
     Values are shown whole (ARNs and names are never cut); long ones wrap. `links` maps a column to a function
@@ -238,7 +239,7 @@ def table(df: pd.DataFrame, columns: list[str] | None = None, max_rows: int | No
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if max_rows is not None and len(df) > max_rows:
-        more = f'<p class="ek-muted">{len(df) - max_rows} more rows in findings.csv</p>'
+        more = f'<p class="ek-muted">{len(df) - max_rows} more rows in {esc(rest_in)}</p>'
     cls = "ek-table ek-dt" if interactive else "ek-table"
     ph = f' data-ek-placeholder="{esc(placeholder)}"' if placeholder and interactive else ""
     return (f'{CSS}<table class="{cls}"{ph}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

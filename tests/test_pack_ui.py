@@ -339,9 +339,11 @@ def test_editable_install_prints_no_build_backend_warning(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "eksaudit", src / "eksaudit", ignore=shutil.ignore_patterns("__pycache__"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
-                           "--prefix", str(tmp_path / "prefix"), "-e", str(src)],
-                          capture_output=True, text=True, timeout=300)
+    # A throwaway venv: pip (even with --prefix) uninstalls an installed eksaudit from the environment it runs in.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                           "--no-deps", "-e", str(src)], capture_output=True, text=True, timeout=300)
     if proc.returncode != 0 and ("No matching distribution" in proc.stderr or "Could not find" in proc.stderr
                                  or "connection" in proc.stderr.lower()):
         pytest.skip("pip cannot reach setuptools for the isolated build: " + proc.stderr.strip()[-200:])

@@ -208,8 +208,8 @@ def show_since_last(s: Summary, n: int = 15) -> None:
         part = rows[rows[flag].astype(bool)] if flag in rows.columns else rows.iloc[0:0]
         if len(part):
             html += f"<h4>{title} ({len(part)})</h4>" + render.table(
-                part, cols if flag == "new_fail" else [*cols[:-1], "old_reason"], max_rows=n)
-    show_html(html.replace("more rows in findings.csv", "more rows in diff.csv"))
+                part, cols if flag == "new_fail" else [*cols[:-1], "old_reason"], max_rows=n, rest_in="diff.csv")
+    show_html(html)
 
 
 def show_trend(s: Summary) -> None:
