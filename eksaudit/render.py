@@ -191,19 +191,21 @@ def _script_hash(js: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(js.encode()).digest()).decode() + "'"
 
 
-def page(title: str, body: str, current: str = "", subtitle: str = "") -> str:
+def page(title: str, body: str, current: str = "", subtitle: str = "",
+         nav: list[tuple[str, str]] | None = None) -> str:
     """A whole, self-contained HTML document: navigation between the pack's pages, our styles, a strict CSP.
 
     `body` is markup built through this module (every value in it escaped); `title`/`subtitle` are escaped. The
     CSP allows no external resource at all, and no script but SORT_SCRIPT: any other script in a page (one
-    that slipped through escaping, say) is blocked by the browser and shows as a console error.
+    that slipped through escaping, say) is blocked by the browser and shows as a console error. `nav`: other
+    (href, label) links than the pack's pages (a fleet's page).
     """
     interactive = _SORT_TAG in body
     body = body.replace(_SORT_TAG, "")
     csp = CSP + (f"; script-src {_script_hash(SORT_SCRIPT)}" if interactive else "")
     script = _SORT_TAG if interactive else ""
     cur = ' aria-current="page"'
-    links = "".join(f'<a href="{href}"{cur if href == current else ""}>{esc(label)}</a>' for href, label in NAV)
+    links = "".join(f'<a href="{href}"{cur if href == current else ""}>{esc(label)}</a>' for href, label in (nav or NAV))
     extra = f'<span class="ek-pack">{esc(subtitle)}</span>' if subtitle else ""
     body = body.replace(CSS, "")  # once in the head is enough
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
