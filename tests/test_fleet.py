@@ -228,6 +228,24 @@ def test_fleet_exit_code(exits, expected):
     assert report.exit_code(summaries) == expected
 
 
+def test_a_target_is_stopped_at_its_timeout_or_when_the_fleet_folder_is_gone(tmp_path):
+    """The worker interrupts the target's process (the runner's Ctrl-C path) and says why."""
+    import subprocess
+    import sys
+
+    from eksaudit.fleet.work import _wait
+
+    forever = [sys.executable, "-c", "import time; time.sleep(600)"]
+    child = subprocess.Popen(forever)
+    assert _wait(child, 0, tmp_path) == "timed out after 0 s (the target's timeout); stopped"
+    assert child.returncode is not None
+    child = subprocess.Popen(forever)
+    assert _wait(child, 600, tmp_path / "removed") == "the fleet run was stopped"
+    assert child.returncode is not None
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert _wait(done, 600, tmp_path) == "" and done.returncode == 0
+
+
 def _finding(**kw) -> dict:
     row = {"run_id": "r", "account_id": "111122223333", "region": "us-east-1", "cluster": "c", "domain": "network",
            "check_id": "NET-07", "title": "t", "severity": "high", "status": "FAIL", "resource_type": "cluster",

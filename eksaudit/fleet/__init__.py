@@ -52,14 +52,16 @@ def run_command(a: argparse.Namespace, params: dict, sign_key: bytes | None) -> 
     if a.target_timeout is not None and a.target_timeout < 1:
         raise UserError("--target-timeout takes a number of seconds above 0")
     fleet = targets_file.load(a.targets, default_params())  # after _params: --checks-dir's parameters count too
-    out = Path(a.out) if a.out else Path("reports") / (new_run_id() + "-fleet")
+    run_id = "fleet-" + new_run_id()
+    out = Path(a.out) if a.out else Path("reports") / run_id
     options = {"params": params, "fail_on": a.fail_on, "checks_dir": str(Path(a.checks_dir).resolve())
                if a.checks_dir else None, "pdf": a.pdf or bool(a.chromium), "chromium": a.chromium,
                "accept_incomplete": [x.strip() for x in (a.accept_incomplete or "").split(",") if x.strip()],
                "sign_key_file": str(Path(a.sign_key).resolve()) if a.sign_key else None}
     if a.target_timeout:
         options["timeout"] = a.target_timeout
-    folder, doc = run_fleet(fleet, out, options, scheduler=a.scheduler, workers=a.workers, sign_key=sign_key)
+    folder, doc = run_fleet(fleet, out, options, scheduler=a.scheduler, workers=a.workers, sign_key=sign_key,
+                            run_id=run_id)
     return finish(folder, doc)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import __version__, clock, staging
 from ..errors import UserError
+from ..runner import new_run_id
 from ..safe_files import shown
 from . import work
 from .targets import DEFAULT_TIMEOUT, Fleet
@@ -128,7 +129,7 @@ def _result(summary: dict) -> str:
 
 
 def run_fleet(fleet: Fleet, out: Path, options: dict[str, Any], *, scheduler: str | None = None,
-              workers: int | None = None, sign_key: bytes | None = None,
+              workers: int | None = None, sign_key: bytes | None = None, run_id: str | None = None,
               say: Callable[[str], None] | None = None) -> tuple[Path, dict]:
     """Audit every target of `fleet` on Dask into `out` (written beside it, renamed when complete).
 
@@ -140,7 +141,7 @@ def run_fleet(fleet: Fleet, out: Path, options: dict[str, Any], *, scheduler: st
 
     say = say or (lambda line: print(line, file=sys.stderr))
     out = Path(out).resolve()
-    run_id = clock.now().strftime("%Y%m%dT%H%M%SZ") + "-fleet-" + secrets.token_hex(3)
+    run_id = run_id or "fleet-" + new_run_id()
     started = clock.iso()
     options = {"timeout": DEFAULT_TIMEOUT, **options}
     with staging.Staging(out, say) as stage:
