@@ -206,6 +206,12 @@ def test_cli_refuses_a_bad_targets_file_and_single_target_options(tmp_path, caps
     assert err.count("\n") == 1 and "Traceback" not in err
     assert main(["run", "--targets", str(bad), "--profile", "x", "--region", "us-east-1"]) == 2
     assert "drop --profile, --region" in capsys.readouterr().err
+    good = tmp_path / "good.yaml"
+    good.write_text(f"targets:\n  - role_arn: {ROLE.format('111122223333')}\n")
+    assert main(["run", "--targets", str(good), "--scheduler", "http://x:1", "--out", str(tmp_path / "out")]) == 2
+    assert "--scheduler http://x:1: expected tcp://HOST:PORT" in capsys.readouterr().err
+    assert main(["run", "--targets", str(good), "--workers", "2", "--scheduler", "tcp://x:1"]) == 2
+    assert "--workers takes a number above 0, and only for the local cluster" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
@@ -482,7 +488,12 @@ def test_no_secret_travels_in_a_task(fleet_run):
         assert len(payload) < 10_000
 
 
-def test_cli_runs_a_fleet_and_reports_a_target_it_could_not_audit(tmp_path, capsys):
+def test_cli_submits_to_an_existing_scheduler_and_reports_a_target_it_could_not_audit(tmp_path, capsys,
+                                                                                      monkeypatch):
+    import logging
+
+    from distributed import LocalCluster
+
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
@@ -491,9 +502,16 @@ def test_cli_runs_a_fleet_and_reports_a_target_it_could_not_audit(tmp_path, caps
     targets.write_text(f"targets:\n  - name: gone\n    role_arn: {ROLE.format('999999999999')}\n"
                        f"    endpoint_url: http://127.0.0.1:{port}\n")
     out = tmp_path / "out"
-    assert main(["run", "--targets", str(targets), "--out", str(out), "--workers", "1"]) == 2  # nothing audited
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # the workers' own credentials
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:
+        code = main(["run", "--targets", str(targets), "--out", str(out), "--scheduler", cluster.scheduler_address])
+    assert code == 2  # nothing could be audited
     captured = capsys.readouterr()
     assert "fleet: 0 of 1 targets audited" in captured.out
+    assert f"on Dask scheduler {cluster.scheduler_address} (1 worker)" in captured.err
     assert "eksaudit: target gone could not be audited: cannot assume role" in captured.err
     assert json.loads((out / "fleet.json").read_text())["targets"][0]["status"] == "failed"
     assert verify(out) == [] and not (out / "targets" / "gone").exists()
