@@ -515,3 +515,15 @@ def test_cli_submits_to_an_existing_scheduler_and_reports_a_target_it_could_not_
     assert "eksaudit: target gone could not be audited: cannot assume role" in captured.err
     assert json.loads((out / "fleet.json").read_text())["targets"][0]["status"] == "failed"
     assert verify(out) == [] and not (out / "targets" / "gone").exists()
+
+
+def test_fleet_folder_holds_no_planted_secret(fleet_run):
+    """The demo account's planted secrets stay out of the roll-up as they stay out of each pack."""
+    from eksaudit.demo.account import PLANTED_SECRETS
+
+    folder = fleet_run["folder"]
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) > 50
+    leaks = [(p.relative_to(folder).as_posix(), name) for p in files for name, value in PLANTED_SECRETS.items()
+             if value.encode() in p.read_bytes()]
+    assert leaks == []

@@ -37,26 +37,23 @@ def audit_target(spec: dict[str, Any], targets_dir: str, options: dict[str, Any]
     _notify({"target": name, "event": "started"})
     started = time.monotonic()
     timeout = float(spec.get("timeout") or options.get("timeout") or 3600)
-    with tempfile.TemporaryDirectory(prefix="eksaudit-fleet-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="eksaudit-fleet-") as tmp, \
+            open(Path(tmp) / "stderr.log", "w+b") as log:
         request, result = Path(tmp) / "request.json", Path(tmp) / "summary.json"
         request.write_text(json.dumps({"spec": spec, "out": str(Path(targets_dir) / name), "options": options}))
-        log = open(Path(tmp) / "stderr.log", "w+b")  # noqa: SIM115 - read back below, closed with the folder
-        try:
-            child = subprocess.Popen([sys.executable, "-m", "eksaudit.fleet.work", str(request), str(result)],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-            cause = _wait(child, timeout, Path(targets_dir))
-            if cause:
-                _drop_partial(Path(targets_dir), name)
-            summary = _read_summary(result)
-            if summary is None:
-                log.seek(0)
-                tail = [ln for ln in log.read().decode("utf-8", "replace").splitlines() if ln.strip()][-1:]
-                summary = failed(spec, cause or (f"the audit process ended with code {child.returncode}"
-                                                 + (f": {tail[0].strip()[:300]}" if tail else "")))
-            elif cause:
-                summary = failed(spec, cause)
-        finally:
-            log.close()
+        child = subprocess.Popen([sys.executable, "-m", "eksaudit.fleet.work", str(request), str(result)],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        cause = _wait(child, timeout, Path(targets_dir))
+        if cause:
+            _drop_partial(Path(targets_dir), name)
+        summary = _read_summary(result)
+        if summary is None:  # it died without a word: its last line of output says why
+            log.seek(0)
+            tail = [ln for ln in log.read().decode("utf-8", "replace").splitlines() if ln.strip()][-1:]
+            summary = failed(spec, cause or (f"the audit process ended with code {child.returncode}"
+                                             + (f": {tail[0].strip()[:300]}" if tail else "")))
+        elif cause:
+            summary = failed(spec, cause)
     summary["seconds"] = round(time.monotonic() - started, 1)
     summary["worker"] = _worker_address()
     _notify({"target": name, "event": "finished", "status": summary["status"]})
