@@ -527,3 +527,12 @@ def test_fleet_folder_holds_no_planted_secret(fleet_run):
     leaks = [(p.relative_to(folder).as_posix(), name) for p in files for name, value in PLANTED_SECRETS.items()
              if value.encode() in p.read_bytes()]
     assert leaks == []
+
+
+def test_a_matrix_cell_headlines_its_most_telling_status():
+    cell = report._counts_cell
+    assert cell(pd.Series(["PASS", "NOT_APPLICABLE", "FAIL", "ERROR"])).startswith(
+        '<span class="ek-badge" style="background:#b00020')  # FAIL
+    assert ">PASS</span> PASS 4" in cell(pd.Series(["PASS"] * 4 + ["NOT_APPLICABLE"]))
+    assert ">NOT_APPLICABLE</span>" in cell(pd.Series(["NOT_APPLICABLE"]))
+    assert ">ERROR</span> ERROR 1 · PASS 2" in cell(pd.Series(["PASS", "ERROR", "PASS"]))

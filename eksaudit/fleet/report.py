@@ -158,7 +158,9 @@ def _counts_cell(statuses: pd.Series) -> str:
     if statuses.empty:
         return '<span class="ek-muted">-</span>'
     counts = statuses.value_counts()
-    worst = next(s for s in STATUSES if counts.get(s, 0))
+    # NOT_APPLICABLE says least about a place: a PASS beside it is the headline.
+    order = [s for s in STATUSES if s != "NOT_APPLICABLE"] + ["NOT_APPLICABLE"]
+    worst = next(s for s in order if counts.get(s, 0))
     parts = [f"{s} {int(counts[s])}" for s in ("FAIL", "ERROR", "MANUAL", "PASS") if counts.get(s, 0)]
     return f"{render.status_badge(worst)} {render.esc(' · '.join(parts))}"
 
