@@ -179,6 +179,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     from .runner import new_run_id, run_pack
 
     params = _params(a.param, a.checks_dir)
+    if a.targets:  # a fleet: every target from the file, on Dask (eksaudit/fleet/)
+        from .fleet import run_command
+
+        return run_command(a, params, _sign_key(a))
     options = _pack_options(a)
     run_id = new_run_id()
     if a.evidence:
@@ -344,6 +348,9 @@ def parser() -> argparse.ArgumentParser:
     _target_args(r)
     r.add_argument("--evidence", help="analyse this evidence folder instead of collecting")
     _run_args(r)
+    from .fleet import add_arguments as fleet_arguments
+
+    fleet_arguments(r)
     r.set_defaults(func=cmd_run)
     d = sub.add_parser("demo", help="audit the embedded demo account (moto + local Kubernetes endpoint)")
     d.add_argument("--cluster", action="append", dest="clusters", help=argparse.SUPPRESS)

@@ -364,7 +364,8 @@ def print_header(header: str) -> str:
             f'@bottom-right{{content:"page " counter(page) " of " counter(pages);{font}}}}}</style>')
 
 
-def page(title: str, body: str, current: str = "", subtitle: str = "", root: str = "", header: str = "") -> str:
+def page(title: str, body: str, current: str = "", subtitle: str = "", root: str = "", header: str = "",
+         nav: list[tuple[str, str]] | None = None) -> str:
     """A whole, self-contained HTML document: navigation between the pack's pages, our styles, a strict CSP.
 
     `body` is markup built through this module (every value in it escaped); `title`/`subtitle`/`header` are
@@ -373,6 +374,7 @@ def page(title: str, body: str, current: str = "", subtitle: str = "", root: str
     slipped through escaping, say) is blocked by the browser and shows as a console error.
     `root`: the way back to the pack's folder from this page ("" at the top, "../../" two folders down).
     `header`: printed at the top of every PDF page, with "page X of Y" at the bottom.
+    `nav`: other (href, label) links than the pack's pages (a fleet's page).
     """
     interactive = 'class="ek-table ek-dt"' in body
     csp, styles, script = CSP, "", ""
@@ -385,7 +387,7 @@ def page(title: str, body: str, current: str = "", subtitle: str = "", root: str
         styles += print_header(header)
     cur = ' aria-current="page"'
     links = "".join(f'<a href="{esc(root + href)}"{cur if href == current else ""}>{esc(label)}</a>'
-                    for href, label in NAV)
+                    for href, label in (nav or NAV))
     extra = f'<span class="ek-pack">{esc(subtitle)}</span>' if subtitle else ""
     body = body.replace(CSS, "")  # once in the head is enough
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

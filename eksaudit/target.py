@@ -66,6 +66,8 @@ class AwsTarget:
             creds = sts.assume_role(**kwargs)["Credentials"]
         except botocore.exceptions.ClientError as exc:
             raise UserError(f"cannot assume role {self.role_arn}: {exc.response['Error'].get('Message')}") from exc
+        except botocore.exceptions.BotoCoreError as exc:  # STS unreachable, say: the user's to fix, one line
+            raise UserError(f"cannot assume role {self.role_arn}: {exc}") from exc
         return boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
