@@ -21,22 +21,12 @@ import pytest
 from eksaudit import render
 from eksaudit.cli import main
 from eksaudit.pack import verify
-from eksaudit.pdf import FLAGS, PACK_PDF, find_chromium
+from eksaudit.pdf import PACK_PDF, find_chromium
 from eksaudit.runner import _pdfs
+from tests.browsers import BROWSER_ARGS, CHROMIUM, need
 
-CHROMIUM = "/usr/bin/chromium"
 DOMAIN_PAGES = ["iam.html", "network.html", "logging.html", "images.html"]
-# FLAGS minus the print-only one; Playwright adds --headless and its own fresh --user-data-dir.
-BROWSER_ARGS = [f for f in FLAGS if f not in ("--headless", "--no-pdf-header-footer")]
 
-
-def need(ok: bool, what: str) -> None:
-    if ok:
-        return
-    message = f"{what} is missing: run `make system-deps` (apt-get install chromium poppler-utils)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

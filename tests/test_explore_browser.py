@@ -23,12 +23,10 @@ from pathlib import Path
 import pytest
 
 from eksaudit.evidence import Evidence
-from eksaudit.pdf import FLAGS
 from eksaudit.views import explore as ex
+from tests.browsers import BROWSER_ARGS, CHROMIUM, need
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = [f for f in FLAGS if f not in ("--headless", "--no-pdf-header-footer")]
 # The README's screenshot is rewritten when EKSAUDIT_SCREENSHOTS=docs (`make screenshots`); otherwise the test
 # takes it into its temporary folder, so that `make test` leaves the work tree as it found it.
 DOCS_SCREENSHOT = ROOT / "docs" / "explore.png"
@@ -38,14 +36,6 @@ QUIET = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fe
                                                                             "checkForUpdates": False,
                                                                             "doNotDisturbMode": True}}
 
-
-def need(ok: bool, what: str) -> None:
-    if ok:
-        return
-    message = f"{what} is missing: run `make system-deps` (apt-get install chromium) and `make setup`"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _free_port() -> int:
