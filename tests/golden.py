@@ -46,8 +46,8 @@ def _stable(value: str) -> str:
 
 def rows(df: pd.DataFrame) -> list[list[str]]:
     """Findings as sorted rows, without what differs between runs of the same test."""
-    return sorted([_stable(v) for v in r] for r in df.reindex(columns=COLUMNS).fillna("").astype(str)
-                  .itertuples(index=False))
+    return sorted([_stable(v) for v in r] for r in df.reindex(columns=COLUMNS).astype(object).fillna("")
+                  .astype(str).itertuples(index=False))
 
 
 def stored() -> dict[str, list]:
