@@ -117,3 +117,15 @@ def test_complete_audit_has_no_banner(monkeypatch):
     summary.show_not_audited(s)
     assert not any("Incomplete audit" in h for h in shown)
     assert any("nothing was left unaudited" in h for h in shown)
+
+
+def test_an_html_error_page_is_reduced_to_its_title():
+    """A proxy's or an emulator's HTML 404 page is a cause in a few words, not markup in every reason."""
+    import botocore.exceptions as bex
+
+    from eksaudit.collect.faults import classify
+
+    page = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1><p>The URL ...</p>"
+    exc = bex.ClientError({"Error": {"Code": "404", "Message": page}, "ResponseMetadata": {"HTTPStatusCode": 404}},
+                          "ListAddons")
+    assert classify(exc) == {"kind": "unsupported", "code": "404", "message": "HTML page: 404 Not Found"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import ssl
 
 import botocore.exceptions as bex
@@ -25,6 +26,14 @@ UNSUPPORTED = {"404", "NotImplemented", "InvalidAction", "UnknownOperationExcept
                "UnsupportedOperationException", "501"}
 
 
+def _plain(message: str) -> str:
+    """A cause in a few words: an HTML error page (a proxy's or an emulator's 404) is reduced to its title."""
+    if "<html" in message.lower():
+        title = re.search(r"<title>([^<]*)</title>", message, re.I)
+        message = f"HTML page: {title.group(1).strip()}" if title else "HTML page"
+    return message[:500]
+
+
 def classify(exc: BaseException) -> dict:
     """A JSON-ready cause for an exception raised by a read."""
     if isinstance(exc, bex.ClientError):
@@ -40,7 +49,7 @@ def classify(exc: BaseException) -> dict:
             kind = "unsupported"
         else:
             kind = "api-error"
-        return {"kind": kind, "code": code, "message": message[:500]}
+        return {"kind": kind, "code": code, "message": _plain(message)}
     if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError, bex.NoAuthTokenError)):
         return {"kind": "access-denied", "code": type(exc).__name__, "message": str(exc)[:500]}
     if isinstance(exc, (bex.ConnectTimeoutError, bex.ReadTimeoutError, bex.EndpointConnectionError,
