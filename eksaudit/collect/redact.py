@@ -18,6 +18,7 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -321,16 +322,15 @@ class Redactor:
                 out[k] = self._generic(v)
         return out
 
-    def _expressions(self, value: Any) -> Any:
+    def _objects(self, value: Any, item: Callable[[dict], dict]) -> Any:
+        """A list of objects, each redacted by `item`; anything of another shape is replaced whole."""
         if not isinstance(value, list):
             return self._odd(value)
-        out = []
-        for e in value:
-            if not isinstance(e, dict):
-                out.append(self._odd(e))
-                continue
-            key = e.get("key")
-            item = {}
+        return [item(e) if isinstance(e, dict) else self._odd(e) for e in value]
+
+    def _expressions(self, value: Any) -> Any:
+        def expression(e: dict) -> dict:
+            key, item = e.get("key"), {}
             for k, v in e.items():
                 if k in ("key", "operator"):
                     item[k] = self._kept(v, True)
@@ -341,19 +341,13 @@ class Redactor:
                     item[k] = self._odd(v)
                 else:
                     item[k] = self._generic(v)
-            out.append(item)
-        return out
+            return item
+
+        return self._objects(value, expression)
 
     def _tags(self, value: Any) -> Any:
-        if not isinstance(value, list):
-            return self._odd(value)
-        out = []
-        for t in value:
-            if not isinstance(t, dict):
-                out.append(self._odd(t))
-                continue
-            key = t.get("Key", t.get("key"))
-            item = {}
+        def tag(t: dict) -> dict:
+            key, item = t.get("Key", t.get("key")), {}
             for k, v in t.items():
                 if k in ("Key", "key"):
                     item[k] = self._kept(v, True)
@@ -361,8 +355,9 @@ class Redactor:
                     item[k] = scrub_value(v) if K.tag_kept(key) else self.hash(v)
                 else:
                     item[k] = self._generic(v) if k not in ("Value", "value") else self._odd(v)
-            out.append(item)
-        return out
+            return item
+
+        return self._objects(value, tag)
 
     def _policy(self, value: Any) -> Any:
         """Policy documents are evaluated by the checks: kept whole (secret-shaped values still scrubbed)."""
