@@ -4,6 +4,7 @@ folder (`--checks-dir`), written with the same decorators over the same frames."
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -15,8 +16,10 @@ from types import ModuleType
 from .errors import UserError
 
 
+@functools.lru_cache(maxsize=None)
 def import_package_modules(package: str, skip: tuple[str, ...] = ()) -> list[ModuleType]:
-    """Import every public module of `package` (its decorators register what it declares)."""
+    """Import every public module of `package` (its decorators register what it declares); once per process,
+    as the catalog is read many times per run."""
     pkg = importlib.import_module(package)
     return [importlib.import_module(f"{package}.{m.name}") for m in pkgutil.iter_modules(pkg.__path__)
             if not m.name.startswith("_") and m.name not in skip and not m.ispkg]

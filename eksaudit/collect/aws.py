@@ -45,16 +45,22 @@ def call(client, operation: str, params: dict) -> dict:
     return result
 
 
+@functools.lru_cache(maxsize=1)
+def _botocore_session():
+    """One botocore session for partition lookups: each new session loads botocore's endpoint data again."""
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
 @functools.lru_cache(maxsize=64)
 def partition(region: str) -> str | None:
     """The AWS partition of a region (aws, aws-cn, aws-us-gov...), None when botocore does not know it.
 
     The credentials of one partition reach no other; AWS lists only its own regions, some emulators all of them.
     """
-    import botocore.session
-
     try:
-        return botocore.session.get_session().get_partition_for_region(region)
+        return _botocore_session().get_partition_for_region(region)
     except Exception:  # a region newer than botocore: keep it rather than leave it unread
         return None
 
