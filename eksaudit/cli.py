@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -59,6 +60,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accept-incomplete", nargs="?", const="*", default="", metavar="IDS",
                    help="do not exit 3 for ERROR findings: all of them, or those of these comma-separated check IDs "
                         "or input keys (e.g. IAM-03,aws:eks:ListAddons)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr (errors and warnings still)")
+    p.add_argument("--timings", action="store_true", help="print how long each phase took (stderr) at the end")
     life = p.add_argument_group("between audits")
     life.add_argument("--waivers", metavar="FILE", help="YAML file of accepted risks: matching FAIL findings "
                       "become WAIVED with their justification, approver and expiry (see README)")
@@ -83,9 +86,30 @@ def _sign_key(a: argparse.Namespace) -> bytes | None:
     return key
 
 
-def _pack_options(a: argparse.Namespace) -> dict:
+def _pack_options(a: argparse.Namespace, progress=None) -> dict:
     return {"pdf": a.pdf or bool(a.chromium), "chromium": a.chromium, "sign_key": _sign_key(a),
-            "waivers_file": a.waivers, "baseline": a.baseline, "history": a.history}
+            "waivers_file": a.waivers, "baseline": a.baseline, "history": a.history, "progress": progress,
+            "say": progress.say if progress is not None else None}
+
+
+def _progress(a: argparse.Namespace):
+    """Progress on stderr (`--quiet`: none), timed from the process's start: interpreter and imports count."""
+    from .progress import Progress
+
+    progress = Progress(quiet=a.quiet)
+    try:
+        import psutil  # a dependency of ipykernel
+
+        progress.record("start", max(0.0, time.time() - psutil.Process().create_time()))
+    except Exception:  # no process start time to be had: the phase is left out
+        pass
+    return progress
+
+
+def _timings(a: argparse.Namespace, progress) -> None:
+    progress.close()
+    if a.timings:
+        print(progress.table(), file=sys.stderr)
 
 
 def _params(items: list[str], checks_dir: str | None = None) -> dict:
@@ -183,22 +207,26 @@ def cmd_run(a: argparse.Namespace) -> int:
         from .fleet import run_command
 
         return run_command(a, params, _sign_key(a))
-    options = _pack_options(a)
+    progress = _progress(a)
+    options = _pack_options(a, progress)
     run_id = new_run_id()
-    if a.evidence:
-        if not (Path(a.evidence) / "manifest.json").is_file():
-            raise UserError(f"not an evidence folder (no manifest.json): {a.evidence}")
-        pack, findings = run_pack(_out(a, run_id), evidence_dir=Path(a.evidence), params=params, run_id=run_id,
-                                  fail_on=a.fail_on, checks_dir=a.checks_dir, **options)
-        _warn_no_kubernetes(pack / "evidence")
-    else:
-        target, source = _target(a)
-        files = _attachments(a)
-        key = options["sign_key"]
-        pack, findings = run_pack(_out(a, run_id), collect=lambda d: _warned(collect(target, source, d, a.clusters,
-                                                                                      files, key)),
-                                  params=params, run_id=run_id, fail_on=a.fail_on,
-                                  checks_dir=a.checks_dir, **options)
+    try:
+        if a.evidence:
+            if not (Path(a.evidence) / "manifest.json").is_file():
+                raise UserError(f"not an evidence folder (no manifest.json): {a.evidence}")
+            pack, findings = run_pack(_out(a, run_id), evidence_dir=Path(a.evidence), params=params,
+                                      run_id=run_id, fail_on=a.fail_on, checks_dir=a.checks_dir, **options)
+            _warn_no_kubernetes(pack / "evidence")
+        else:
+            target, source = _target(a)
+            files = _attachments(a)
+            key = options["sign_key"]
+            pack, findings = run_pack(_out(a, run_id), collect=lambda d: _warned(
+                collect(target, source, d, a.clusters, files, key, progress=progress)),
+                params=params, run_id=run_id, fail_on=a.fail_on, checks_dir=a.checks_dir, **options)
+    finally:
+        progress.close()
+    _timings(a, progress)
     return _finish(pack, findings, a.fail_on, _accepted(a))
 
 
@@ -214,17 +242,26 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from .runner import new_run_id, run_pack
 
     params = _params(a.param, a.checks_dir)
-    options = _pack_options(a)
+    progress = _progress(a)
+    options = _pack_options(a, progress)
     run_id = new_run_id()
     from .demo.account import check_fixes
     from .demo.run import DEMO_PORTS
 
     fixes = check_fixes([f for item in a.fixed for f in item.split(",") if f.strip()])
-    with demo_environment(fixes=fixes, ports=DEMO_PORTS) as (target, source, extra):
-        files, key = extra["attachments"], options["sign_key"]
-        pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(target, source, d, a.clusters, files, key),
-                                  params=params, run_id=run_id, fail_on=a.fail_on,
-                                  checks_dir=a.checks_dir, **options)
+    import contextlib
+
+    try:
+        with contextlib.ExitStack() as stack:
+            with progress.phase("demo account"):  # moto and the Kubernetes endpoint started, the account seeded
+                target, source, extra = stack.enter_context(demo_environment(fixes=fixes, ports=DEMO_PORTS))
+            files, key = extra["attachments"], options["sign_key"]
+            pack, findings = run_pack(_out(a, run_id), collect=lambda d: collect(
+                target, source, d, a.clusters, files, key, progress=progress), params=params, run_id=run_id,
+                fail_on=a.fail_on, checks_dir=a.checks_dir, **options)
+    finally:
+        progress.close()
+    _timings(a, progress)
     _finish(pack, findings, a.fail_on)
     return 0  # the demo account is weak on purpose: its failures are not an error
 

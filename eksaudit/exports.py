@@ -34,14 +34,24 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def normalised(findings: pd.DataFrame) -> pd.DataFrame:
+    """The findings as every export and page shows them: the schema's columns in order, every value a string
+    ("" for none). Computed once per run; a frame already in that shape is returned as it is."""
+    if findings.attrs.get("normalised") and list(findings.columns) == COLUMNS:
+        return findings
+    table = findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str)
+    table.attrs["normalised"] = True
+    return table
+
+
 def write_csv(findings: pd.DataFrame, path: Path) -> Path:
-    df = findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str)
+    df = normalised(findings)
     df.apply(lambda col: col.map(_csv_safe)).to_csv(path, index=False)
     return path
 
 
 def write_json(findings: pd.DataFrame, path: Path) -> Path:
-    records = findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str).to_dict(orient="records")
+    records = normalised(findings).to_dict(orient="records")
     path.write_text(json.dumps(records, indent=1), encoding="utf-8")
     return path
 
@@ -71,7 +81,7 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
     when = _epoch_ms(run.get("finished") or run.get("started"))
     seen: dict[str, int] = {}
     events = []
-    for rec in findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str).to_dict(orient="records"):
+    for rec in normalised(findings).to_dict(orient="records"):
         chk = catalog.get(rec["check_id"])
         sev = SEVERITY_ID.get(rec["severity"], 0)
         cstatus_id, cstatus = COMPLIANCE_STATUS.get(rec["status"], (0, "Unknown"))

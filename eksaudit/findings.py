@@ -12,6 +12,8 @@ COLUMNS = ["run_id", "account_id", "region", "cluster", "domain", "check_id", "t
            "resource_type", "resource_id", "reason", "remediation", "evidence", *WAIVER_COLUMNS]
 STATUSES = ["FAIL", "ERROR", "MANUAL", "WAIVED", "NOT_APPLICABLE", "PASS"]
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
+# The statuses a reader must look at; pages list every such row and count the rest.
+ATTENTION = ["FAIL", "ERROR", "MANUAL", "WAIVED"]
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info=0 .. critical=4
 DOMAINS = IDS  # the domain registry (eksaudit/domains.py) is the one list
 

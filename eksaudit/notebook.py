@@ -11,7 +11,7 @@ import pandas as pd
 from . import render
 from .checks import Check, load, references_text, run_checks, use_checks_dir
 from .evidence import Evidence
-from .findings import SEVERITY_RANK, STATUSES
+from .findings import ATTENTION, SEVERITY_RANK, STATUSES
 from .views.show import show_html
 from .waivers import waiver_columns
 
@@ -25,9 +25,33 @@ class Context:
     run: dict
 
 
-def load_findings(run_dir: str | Path) -> pd.DataFrame:
+# Set by `eksaudit run` in its kernels (kernels.NotebookPool.share_findings): the run's findings as one pickle
+# per domain in the run's private folder, so that a page reads its own domain's rows, already parsed.
+_SHARED: dict[str, dict[str, str]] = {}
+
+
+def use_shared_findings(run_dir: str, files: dict[str, str]) -> None:
+    _SHARED.clear()
+    _SHARED[str(Path(run_dir).resolve())] = files
+
+
+def load_findings(run_dir: str | Path, domain: str | None = None) -> pd.DataFrame:
+    """A run's findings (every value a string, as in findings.json), or one domain's."""
+    files = _SHARED.get(str(Path(run_dir).resolve()))
+    if files:
+        if domain is not None:
+            return pd.read_pickle(files[domain]) if domain in files else _empty(files)
+        parts = [pd.read_pickle(path) for path in files.values()]
+        return pd.concat(parts).sort_index().reset_index(drop=True)  # the run's order
     path = Path(run_dir) / "findings.json"
-    return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")), dtype=str)
+    findings = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")), dtype=str)
+    if domain is not None and len(findings):
+        findings = findings[findings["domain"] == domain]
+    return findings
+
+
+def _empty(files: dict[str, str]) -> pd.DataFrame:
+    return pd.read_pickle(next(iter(files.values()))).iloc[0:0]
 
 
 def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters: list[str] | None = None,
@@ -40,7 +64,7 @@ def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters
     use_checks_dir(checks_dir)
     run: dict = {}
     if run_dir:
-        findings = load_findings(run_dir)
+        findings = load_findings(run_dir, None if domain == "all" else domain)
         run_path = Path(run_dir) / "run.json"
         run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {}
         evidence = Evidence(Path(run_dir) / "evidence") if (Path(run_dir) / "evidence").exists() else None
@@ -76,8 +100,6 @@ def show_practices(ctx: Context) -> None:
     show_html(f"<ul>{items}</ul>")
 
 
-ATTENTION = ["FAIL", "ERROR", "MANUAL", "WAIVED"]
-
 
 def show_check(ctx: Context, check_id: str) -> None:
     """One check: what it audits and why, its result, every offender first, and how to fix."""
@@ -99,11 +121,21 @@ def show_check(ctx: Context, check_id: str) -> None:
     shown = cols + waiver_columns(offenders)  # who accepted a waived risk, why and until when
     body = (f"<p><b>Offenders ({len(offenders)}).</b></p>" + render.table(offenders, shown) if len(offenders)
             else "<p><b>Offenders.</b> none.</p>")
-    if len(rest):
-        body += f"<p><b>Passed or not applicable ({len(rest)}).</b></p>" + render.table(rest, cols)
+    if len(rest):  # counted, not listed: a page grows with offenders, not with the estate
+        body += (f"<p><b>Passed or not applicable ({len(rest)})</b>, per cluster; every one is listed in the "
+                 "Explore section (up to a limit), findings.csv and the explorer.</p>" + _tally(rest))
     tail = (f"<p><b>Remediation.</b> {render.esc(chk.remediation)}</p>"
             f'<p class="ek-muted">References: {render.esc(refs)}</p></div>')
     show_html(head + body + tail)
+
+
+def _tally(rows: pd.DataFrame) -> str:
+    """Rows per cluster ("(account)" for account-wide ones) and status, with the resource types they cover."""
+    where = rows["cluster"].fillna("").replace("", "(account)").rename("cluster")
+    table = rows.groupby([where, rows["status"]]).size().unstack(fill_value=0)
+    table = table[[s for s in STATUSES if s in table.columns]]
+    table["resource types"] = rows.groupby(where)["resource_type"].agg(lambda t: ", ".join(sorted(set(t))))
+    return render.table(table.reset_index(), interactive=False)
 
 
 def show_checks(ctx: Context) -> None:

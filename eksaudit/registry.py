@@ -16,7 +16,7 @@ from types import ModuleType
 from .errors import UserError
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def import_package_modules(package: str, skip: tuple[str, ...] = ()) -> list[ModuleType]:
     """Import every public module of `package` (its decorators register what it declares); once per process,
     as the catalog is read many times per run."""

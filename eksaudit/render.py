@@ -99,12 +99,15 @@ def datatables_assets() -> tuple[str, str]:
             (html_dir / "dt_bundle.css").read_text(encoding="utf-8"))
 
 
+# Control characters (but newline and tab) and the bidi overrides and isolates, which can make a name read as
+# something it is not: shown as \uXXXX.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]")
+
+
 def esc(value: object) -> str:
     """Escape any value for HTML, including control and bidi characters made visible."""
     text = "" if value is None else str(value)
-    text = "".join(ch if ch in "\n\t" or (ord(ch) >= 32 and not 0x202A <= ord(ch) <= 0x202E
-                                          and not 0x2066 <= ord(ch) <= 0x2069) else f"\\u{ord(ch):04x}"
-                   for ch in text)
+    text = _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return html.escape(text, quote=True)
 
 

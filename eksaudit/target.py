@@ -6,21 +6,23 @@ import base64
 import dataclasses
 import re
 from pathlib import Path
-
-import boto3
-import botocore.config
-import botocore.exceptions
+from typing import TYPE_CHECKING
 
 from .errors import UserError
 
+if TYPE_CHECKING:  # boto3 is imported where a session is made: notebooks and offline analysis never need it
+    import boto3
+    import botocore.config
+
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
-RETRY_CONFIG = botocore.config.Config(
-    retries={"mode": "adaptive", "max_attempts": 5},
-    connect_timeout=10,
-    read_timeout=30,
-    max_pool_connections=16,
-    user_agent_extra="eksaudit",
-)
+
+
+def retry_config() -> botocore.config.Config:
+    """Adaptive retries (client-side rate limiting on throttling), bounded timeouts, pooled connections."""
+    import botocore.config
+
+    return botocore.config.Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=10,
+                                  read_timeout=30, max_pool_connections=16, user_agent_extra="eksaudit")
 
 
 @dataclasses.dataclass
@@ -32,7 +34,7 @@ class AwsTarget:
     external_id: str | None = None
     regions: list[str] = dataclasses.field(default_factory=lambda: ["us-east-1"])
     endpoint_url: str | None = None
-    retry_config: botocore.config.Config = RETRY_CONFIG
+    retry_config: botocore.config.Config = dataclasses.field(default_factory=retry_config)
     _session: boto3.Session | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +48,9 @@ class AwsTarget:
         return self._session
 
     def _make_session(self) -> boto3.Session:
+        import boto3
+        import botocore.exceptions
+
         try:
             base = boto3.Session(profile_name=self.profile, region_name=self.regions[0])
         except botocore.exceptions.ProfileNotFound as exc:

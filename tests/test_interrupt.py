@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,8 +65,11 @@ def test_a_run_prints_nothing_from_its_kernels(demo_evidence, tmp_path):
                      env={"EKSAUDIT_NOW": "2030-06-30T23:59:59+00:00"})
     out, err = proc.communicate(timeout=600)
     assert proc.returncode in (0, 1, 3), err
-    # stderr holds only eksaudit's own line about the audit's gaps (the demo lacks some EKS APIs)
-    assert [line for line in err.splitlines() if not line.startswith("eksaudit: incomplete audit:")] == [], err
+    # stderr holds only eksaudit's own lines: one per phase done, and the audit's gaps (the demo lacks some EKS
+    # APIs); stderr is not a terminal here, so no status line is rewritten in place
+    assert [line for line in err.splitlines() if not line.startswith("eksaudit: incomplete audit:")
+            and not re.fullmatch(r"eksaudit: [a-z ]+ done in \d+\.\d s", line)] == [], err
+    assert "\r" not in err and "eksaudit: notebooks done in" in err
     assert "pack: " in out
     run = json.loads((tmp_path / "pack" / "run.json").read_text())
     assert run["run_id"].startswith("20300630T235959Z-")
@@ -85,7 +89,9 @@ def test_ctrl_c_stops_the_run_its_kernels_and_leaves_nothing(demo_evidence, tmp_
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)  # a guard against a hang, not a speed test
     assert proc.returncode == 130, err
-    assert err.strip().splitlines() == ["eksaudit: interrupted"], err
+    lines = err.strip().splitlines()  # the phases done before the Ctrl-C, then one line
+    assert lines[-1] == "eksaudit: interrupted", err
+    assert all(re.fullmatch(r"eksaudit: [a-z ]+ done in \d+\.\d s", line) for line in lines[:-1]), err
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "a pack or its temporary folder was left behind"
     time.sleep(0.2)
     assert not [pid for pid in kernels if _alive(pid)], "kernel processes outlived the run"
@@ -98,6 +104,7 @@ def test_kernel_shutdown_sends_no_interrupt(tmp_path, monkeypatch):
     from jupyter_client import AsyncKernelManager
     from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
+    import eksaudit.kernels as kernels_module
     import eksaudit.runner as runner
 
     sent: list[int] = []
@@ -113,11 +120,11 @@ def test_kernel_shutdown_sends_no_interrupt(tmp_path, monkeypatch):
     nbformat.write(nb, tmp_path / "tiny.ipynb")
     (tmp_path / "pack" / "notebooks").mkdir(parents=True)
 
-    kernels = runner.Kernels()
+    kernels = kernels_module.Kernels()
     runner.execute_notebook("tiny", tmp_path / "pack", {}, kernels=kernels)
     assert signal.SIGINT not in sent
     assert len(kernels._processes) == 1 and kernels._processes[0].poll() is not None
 
-    monkeypatch.setattr(runner, "_kernel_manager_class", lambda *_a: AsyncKernelManager)
+    monkeypatch.setattr(kernels_module, "kernel_manager_class", lambda *_a: AsyncKernelManager)
     runner.execute_notebook("tiny", tmp_path / "pack", {})
     assert signal.SIGINT in sent

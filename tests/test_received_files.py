@@ -41,16 +41,34 @@ def _no_pack(parent: Path, name: str = "pack") -> None:
 
 @pytest.fixture
 def fast_notebooks(monkeypatch):
-    """Replace papermill by a stub that writes each notebook and page: runs take a second, not ten."""
+    """Replace the kernels and papermill by a stub that writes each notebook and page: no kernel starts."""
     import eksaudit.runner as runner
 
-    def fake(name, pack, parameters, subtitle="", sockets="", kernels=None, header=""):
+    def fake(kernel, name, pack, parameters, subtitle="", header="", prelude=""):
         (pack / "notebooks" / f"{name}.ipynb").write_text("{}")
         page = pack / runner.page_name(name)
         page.write_text(f"<p>{name}</p>")
         return page
 
-    monkeypatch.setattr(runner, "execute_notebook", fake)
+    class NoKernels:
+        def __init__(self, *_args):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_exc):
+            return None
+
+        def share_findings(self, table, pack):
+            return ""
+
+        def run(self, jobs):
+            for job in jobs:
+                job(None)
+
+    monkeypatch.setattr(runner, "render_notebook", fake)
+    monkeypatch.setattr(runner, "NotebookPool", NoKernels)
 
 
 def _attachment(tmp_path: Path, name: str, text: str) -> Path:

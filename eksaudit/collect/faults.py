@@ -6,9 +6,6 @@ import json
 import re
 import ssl
 
-import botocore.exceptions as bex
-from botocore.parsers import ResponseParserError
-
 try:  # the transport under both boto3 and the kubernetes client
     import urllib3.exceptions as u3
 
@@ -36,6 +33,9 @@ def _plain(message: str) -> str:
 
 def classify(exc: BaseException) -> dict:
     """A JSON-ready cause for an exception raised by a read."""
+    import botocore.exceptions as bex  # here: analysing evidence offline never loads botocore
+    from botocore.parsers import ResponseParserError
+
     if isinstance(exc, bex.ClientError):
         err = exc.response.get("Error", {}) or {}
         code = str(err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or "")

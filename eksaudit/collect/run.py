@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import UserError
@@ -14,12 +15,21 @@ from .kubernetes import collect_kubernetes
 from .probes import collect_probes
 from .store import EvidenceStore, now
 
+if TYPE_CHECKING:
+    from ..progress import Progress
+
 
 def collect(target: AwsTarget, source: K8sSource, out: Path, clusters: list[str] | None = None,
-            attachments: dict[str, list[Path]] | None = None, sign_key: bytes | None = None) -> Path:
-    """Collect into out/evidence and return that folder; `sign_key` signs its manifest with an HMAC."""
+            attachments: dict[str, list[Path]] | None = None, sign_key: bytes | None = None,
+            progress: Progress | None = None) -> Path:
+    """Collect into out/evidence and return that folder; `sign_key` signs its manifest with an HMAC.
+    `progress`: told of every read (a terminal shows the service or cluster at work)."""
     started = now()
     store = EvidenceStore(Path(out) / "evidence")
+    if progress is not None:
+        store.on_record = lambda e: progress.update(
+            f"{len(store.entries)} reads, last {e['input']}{' ' + e['cluster'] if e['cluster'] else ''}"
+            f"{' ' + e['region'] if e['region'] else ''}")
     found = collect_aws(target, store, clusters)
     account = found["account"]
     scope = found["scope"]

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ class EvidenceStore:
         self._lock = threading.Lock()
         # One hashing key per collection, held in memory only (tests may inject a fixed one).
         self.redactor = Redactor(redaction_key)
+        self.on_record: Callable[[dict], None] | None = None  # told of every entry (progress on a terminal)
 
     def record(
         self,
@@ -95,6 +97,8 @@ class EvidenceStore:
             entry.update(path=rel.as_posix(), sha256=hashlib.sha256(body).hexdigest(), bytes=len(body))
         with self._lock:
             self.entries.append(entry)
+        if self.on_record is not None:
+            self.on_record(entry)
         return entry
 
     def write_manifest(self, meta: dict, sign_key: bytes | None = None) -> Path:

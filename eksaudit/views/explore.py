@@ -28,7 +28,7 @@ from ..checks import Check, load, run_checks, use_checks_dir
 from ..collect.store import MANIFEST
 from ..errors import UserError
 from ..evidence import Evidence
-from ..findings import COLUMNS, SEVERITY_RANK, STATUSES
+from ..findings import ATTENTION, COLUMNS, SEVERITY_RANK, STATUSES
 from ..safe_files import Refused, shown
 from .show import show_html
 
@@ -577,13 +577,28 @@ def explore(source: Any, *, evidence: Evidence | str | Path | None = None, param
     return Explorer(load_source(source, evidence=evidence, params=params, checks_dir=checks_dir), page_length)
 
 
-def static_table(findings: pd.DataFrame) -> str:
-    """What a pack shows instead of the explorer: every finding in one table that sorts and filters."""
-    view = ordered(with_namespace(findings))
-    if view.empty:
+# A pack's page lists every finding that needs attention, but passed and not-applicable ones only up to this
+# many: past it they are counted, and listed in the exports and the explorer. A page grows with offenders, not
+# with the estate.
+PAGE_PASS_LIMIT = 1000
+
+
+def static_table(findings: pd.DataFrame, pass_limit: int = PAGE_PASS_LIMIT) -> str:
+    """What a pack shows instead of the explorer: the findings in one table that sorts and filters."""
+    if findings.empty:
         return "<p>No findings.</p>"
+    rest = ~findings["status"].isin(ATTENTION)
+    note = ""
+    if int(rest.sum()) > pass_limit:
+        note = (f'<p class="ek-muted">{int(rest.sum())} passed or not-applicable findings are counted above, not '
+                "listed here: findings.csv, findings.json and the explorer (notebooks/explore.ipynb) list "
+                "them all.</p>")
+        findings = findings[~rest]
+        if findings.empty:
+            return note
+    view = ordered(with_namespace(findings))
     columns = [c for c in STATIC_COLUMNS if c != "namespace" or view[c].any()]  # no Kubernetes row: no column
-    return render.sortable(view, columns, placeholder="filter findings")
+    return note + render.sortable(view, columns, placeholder="filter findings")
 
 
 def show_explore(ctx: Any, interactive: bool) -> None:
