@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from . import __version__
@@ -94,15 +93,12 @@ def _pack_options(a: argparse.Namespace, progress=None) -> dict:
 
 def _progress(a: argparse.Namespace):
     """Progress on stderr (`--quiet`: none), timed from the process's start: interpreter and imports count."""
-    from .progress import Progress
+    from .progress import Progress, process_age
 
     progress = Progress(quiet=a.quiet)
-    try:
-        import psutil  # a dependency of ipykernel
-
-        progress.record("start", max(0.0, time.time() - psutil.Process().create_time()))
-    except Exception:  # no process start time to be had: the phase is left out
-        pass
+    age = process_age()
+    if age is not None:  # elsewhere than Linux the phase is left out
+        progress.record("start", age)
     return progress
 
 

@@ -8,13 +8,32 @@ the timings are recorded either way (run.json keeps them, `--timings` prints the
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 PREFIX = "eksaudit: "
+_PHASE_LINE = re.compile(r"eksaudit: [a-z ]+ done in \d+\.\d s")
+
+
+def is_progress(line: str) -> bool:
+    """A phase line of a run whose stderr is not a terminal (logs keep them; a reader of errors skips them)."""
+    return _PHASE_LINE.fullmatch(line) is not None
+
+
+def process_age() -> float | None:
+    """Seconds since this process started, from /proc (Linux); None where that cannot be read."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        started = int(stat[stat.rindex(")") + 2:].split()[19]) / os.sysconf("SC_CLK_TCK")
+        return max(0.0, float(Path("/proc/uptime").read_text().split()[0]) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 class Progress:
@@ -38,7 +57,7 @@ class Progress:
         self.record(name, seconds)
         self._current = ""
         if not self.quiet:
-            self._line(f"{name} done in {seconds:.1f} s", final=True)
+            self._line(f"{name} done in {seconds:.1f} s", final=True)  # is_progress matches it
 
     def record(self, name: str, seconds: float) -> None:
         """A timing measured elsewhere (a notebook in its own thread, the process start)."""

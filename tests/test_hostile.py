@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from eksaudit.cli import main
+from eksaudit.progress import is_progress
 from eksaudit.testing import assert_no_crash
 
 MARK = "xssprobe"
@@ -171,7 +172,7 @@ def test_hostile_data_survives_as_data(hostile_pack):
 
 
 def _one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not is_progress(line)]
     assert len(err) == 1, err
     assert err[0].startswith("eksaudit: error: ") and len(err[0]) < 600, err[0][:800]
     return err[0]

@@ -20,6 +20,7 @@ from eksaudit import safe_files
 from eksaudit.cli import main
 from eksaudit.collect.attachments import collect_attachments
 from eksaudit.pack import verify
+from eksaudit.progress import is_progress
 from eksaudit.testing import ACCOUNT, EvidenceBuilder, pod
 
 SECRET = "aws_secret_access_key = planted-credential-4f1c"
@@ -27,7 +28,7 @@ OUTSIDE_MARK = "outside-file-mark-77a1"
 
 
 def _one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not is_progress(line)]
     errors = [line for line in err if line.startswith("eksaudit: error: ")]
     assert len(errors) == 1 and len(err) == 1, err
     assert "Traceback" not in errors[0] and len(errors[0]) < 800, errors[0][:1000]
