@@ -32,8 +32,11 @@ KERNEL_OPTIONS: dict = ({"extra_arguments": ["--IPKernelApp.log_level=ERROR"]} i
 
 
 def pool_size(notebooks: int) -> int:
-    """One kernel per core, never more than there are notebooks: on two cores, more kernels only queue."""
-    return max(1, min(notebooks, os.cpu_count() or 1))
+    """One kernel per core, never more than there are notebooks: on two cores, more kernels only queue.
+    EKSAUDIT_KERNELS=N sets it (benchmarks compare sizes)."""
+    wanted = os.environ.get("EKSAUDIT_KERNELS", "")
+    cores = int(wanted) if wanted.isdigit() and int(wanted) > 0 else (os.cpu_count() or 1)
+    return max(1, min(notebooks, cores))
 
 
 class Kernels:
@@ -167,14 +170,21 @@ class WarmKernel:
 
     def execute(self, source: Path, out: Path, parameters: dict, prelude: str = "") -> object:
         """Run one notebook with papermill on this kernel, after a fresh namespace and `prelude` (code of the
-        runner's, not shown in the notebook); returns the executed notebook node."""
+        runner's, not shown in the notebook); write it to `out` and return it.
+
+        papermill gets no output path: it would write the whole notebook again at every cell's start and end,
+        which on a page of large tables cost as much as running it. It is written once, when done.
+        """
+        import nbformat
         import papermill
 
         self.run_code(RESET + "\n" + prelude)
-        return papermill.execute_notebook(str(source), str(out), parameters=parameters, kernel_name="python3",
-                                          engine_name=ENGINE, km=self.km, progress_bar=False, log_output=False,
-                                          iopub_timeout=IOPUB_TIMEOUT, raise_on_iopub_timeout=True,
-                                          start_timeout=START_TIMEOUT)
+        executed = papermill.execute_notebook(str(source), None, parameters=parameters, kernel_name="python3",
+                                              engine_name=ENGINE, km=self.km, progress_bar=False,
+                                              log_output=False, iopub_timeout=IOPUB_TIMEOUT,
+                                              raise_on_iopub_timeout=True, start_timeout=START_TIMEOUT)
+        nbformat.write(executed, str(out))
+        return executed
 
     def shutdown(self) -> None:
         """Stop the kernel at once: it is idle, and nothing it could still say is wanted."""
@@ -233,8 +243,9 @@ class NotebookPool:
     briefly, so they cannot hold the process open, and what they log about their dead kernels is dropped.
     """
 
-    def __init__(self, cwd: Path, size: int) -> None:
-        self.cwd, self.size = cwd, size
+    def __init__(self, cwd: Path, size: int, prepare=None) -> None:
+        """`prepare`: called in each kernel's thread while the kernel starts (e.g. to load export templates)."""
+        self.cwd, self.size, self.prepare = cwd, size, prepare
         self.kernels = Kernels()
         self._lock = threading.Lock()
         self._todo: list = []
@@ -263,6 +274,8 @@ class NotebookPool:
         kernel = WarmKernel(self.cwd, sockets, self.kernels)
         try:
             kernel.start()
+            if self.prepare is not None:
+                self.prepare()
             self._go.wait()
             while True:
                 with self._lock:

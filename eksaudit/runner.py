@@ -91,26 +91,39 @@ def _page_exporter():
                         exclude_output_prompt=True)
 
 
+def thread_exporter():
+    """This thread's page exporter, made on first use (threads of a pool make theirs while kernels start)."""
+    exporter = getattr(_exporters, "html", None)
+    if exporter is None:
+        exporter = _exporters.html = _page_exporter()
+        import nbformat
+
+        exporter.from_notebook_node(nbformat.v4.new_notebook())  # compiles the templates now
+    return exporter
+
+
 def render_notebook(kernel: WarmKernel, name: str, pack: Path, parameters: dict, subtitle: str = "",
-                    header: str = "", prelude: str = "") -> Path:
+                    header: str = "", prelude: str = "", timed: Callable[[str, float], None] | None = None) -> Path:
     """Run one notebook with papermill on `kernel` and export it to a self-contained HTML page, code hidden.
 
     nbconvert's "basic" template gives the cells alone (its full templates load require.js and MathJax from a
     CDN); `render.page` wraps them with the pack's navigation, styles and a CSP that allows no external resource
     and no script but the tables' one. `header`: printed at the top of every PDF page. The page is made from
     the executed notebook in memory (papermill has written it to the pack already), by one exporter per
-    thread (making one loads its templates).
+    thread (making one loads its templates). `timed(part, seconds)` is told how long each part took.
     """
+    started = time.perf_counter()
     executed = kernel.execute(NOTEBOOK_DIR / f"{name}.ipynb", pack / "notebooks" / f"{name}.ipynb", parameters,
                               prelude)
-    exporter = getattr(_exporters, "html", None)
-    if exporter is None:
-        exporter = _exporters.html = _page_exporter()
-    body, _ = exporter.from_notebook_node(executed)
+    executed_at = time.perf_counter()
+    body, _ = thread_exporter().from_notebook_node(executed)
     target = pack / page_name(name)
     title = f"EKS security audit: {title_of(name)}"
     target.write_text(render.page(title, body, current=target.name, subtitle=subtitle, header=header),
                       encoding="utf-8")
+    if timed is not None:
+        timed("run", executed_at - started)
+        timed("html", time.perf_counter() - executed_at)
     return target
 
 
@@ -151,7 +164,8 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         raise UserError(f"--history {history} is not a folder")
     progress = progress or Progress(quiet=True)
     names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]
-    with staging.Staging(out, say) as stage, NotebookPool(stage.tmp, pool_size(len(names))) as pool:
+    with staging.Staging(out, say) as stage, NotebookPool(stage.tmp, pool_size(len(names)),
+                                                                        prepare=thread_exporter) as pool:
         # The kernels start now, in their own threads: they are warm by the time the findings are ready.
         tmp = stage.tmp
         started = clock.iso()
@@ -228,14 +242,12 @@ def _notebook_job(name: str, pack: Path, parameters: dict, subtitle: str, header
     (its traceback stays in the temporary notebook, which is removed with the half-built pack)."""
 
     def job(kernel: WarmKernel) -> Path:
-        started = time.perf_counter()
         progress.update(name)
         try:
-            page = render_notebook(kernel, name, pack, parameters, subtitle, header, prelude)
+            return render_notebook(kernel, name, pack, parameters, subtitle, header, prelude,
+                                   timed=lambda part, seconds: progress.record(f"  {name} {part}", seconds))
         except Exception as exc:
             raise _notebook_failure(name, exc) from None
-        progress.record(f"  {name}", time.perf_counter() - started)
-        return page
 
     return job
 

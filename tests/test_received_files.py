@@ -45,7 +45,7 @@ def fast_notebooks(monkeypatch):
     """Replace the kernels and papermill by a stub that writes each notebook and page: no kernel starts."""
     import eksaudit.runner as runner
 
-    def fake(kernel, name, pack, parameters, subtitle="", header="", prelude=""):
+    def fake(kernel, name, pack, parameters, subtitle="", header="", prelude="", timed=None):
         (pack / "notebooks" / f"{name}.ipynb").write_text("{}")
         page = pack / runner.page_name(name)
         page.write_text(f"<p>{name}</p>")
