@@ -703,7 +703,7 @@ def _key_verdict(r: dict, why: str) -> tuple[str, str]:
                  "schedule, and separates who may decrypt sensitive images from who may use ECR at all.",
        remediation="ECR encryption is fixed at creation: create a repository with encryptionType KMS and kmsKey "
                    "set to a customer-managed key, move the images, and delete the old repository.",
-       references={"prowler": ["ecr_repository_encrypted_with_cmk"]})
+       references={})  # Prowler 5.46 has no check of the key an ECR repository uses
 def sensitive_repositories_use_customer_keys(f: Frames, p: dict) -> list[dict]:
     rows = []
     for r in _records(f.ecr_repository_keys):
