@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,9 +25,6 @@ PACK_PDF = "pack.pdf"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage", "--disable-extensions", "--mute-audio"]
-# Printing only: no browser header/footer (the pages draw their own with CSS margin boxes: account, run, date,
-# page X of Y).
-PRINT_FLAGS = ["--no-pdf-header-footer"]
 
 
 class PdfError(RuntimeError):
@@ -42,24 +44,134 @@ def find_chromium(explicit: str | None = None) -> str | None:
     return None
 
 
-def command(chromium: str, url: str, out: Path, profile: Path) -> list[str]:
-    return [chromium, *FLAGS, *PRINT_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={out}", url]
+class Printer:
+    """One headless Chromium that prints page after page, driven over its DevTools pipe.
+
+    Starting Chromium costs more than printing a page, so a pack's PDFs share one browser. With
+    `--remote-debugging-pipe` it reads protocol commands on its fd 3 and answers on fd 4, each message JSON
+    ended by a NUL byte: no port is opened, and no other process can talk to it. Pages are printed with the
+    sizes and margins their CSS asks for (`@page`), without Chromium's own header and footer: the pages draw
+    theirs (account, run, date, page X of Y).
+    """
+
+    def __init__(self, chromium: str, timeout: float = 180) -> None:
+        self.timeout = timeout
+        self._profile = tempfile.TemporaryDirectory(prefix="eksaudit-chromium-")
+        to_browser, self._send_fd = os.pipe()
+        self._recv_fd, from_browser = os.pipe()
+        # Out of the way of 3 and 4 first, so that putting them there in the child cannot overwrite one another.
+        to_browser, from_browser = (_high_fd(to_browser), _high_fd(from_browser))
+
+        def as_fd_3_and_4() -> None:  # in the child, before exec: only dup2, no Python locks taken
+            os.dup2(to_browser, 3)
+            os.dup2(from_browser, 4)
+
+        try:
+            self.proc = subprocess.Popen([chromium, *FLAGS, "--remote-debugging-pipe",
+                                          f"--user-data-dir={self._profile.name}", "about:blank"],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL,
+                                         preexec_fn=as_fd_3_and_4, close_fds=False)  # PEP 446: only 3, 4 pass
+        except OSError as exc:
+            self._profile.cleanup()
+            raise PdfError(f"could not start Chromium ({chromium}): {exc}") from exc
+        finally:
+            os.close(to_browser)
+            os.close(from_browser)
+        self._buffer = b""
+        self._next_id = 0
+        self._events: list[dict] = []
+
+    def __enter__(self) -> Printer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._send_fd)
+        with contextlib.suppress(OSError):
+            os.close(self._recv_fd)
+        self.proc.kill()
+        self.proc.wait()
+        self._profile.cleanup()
+
+    def _call(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        try:
+            os.write(self._send_fd, json.dumps(message).encode() + b"\0")
+        except OSError as exc:
+            raise PdfError(f"Chromium stopped answering ({exc})") from exc
+        while True:
+            reply = self._receive()
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise PdfError(f"Chromium: {method}: {reply['error'].get('message', reply['error'])}")
+                return reply.get("result", {})
+            self._events.append(reply)
+
+    def _receive(self) -> dict:
+        deadline = time.monotonic() + self.timeout
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._recv_fd], [], [], max(0.0, left))
+            if not ready:
+                raise PdfError(f"Chromium did not answer within {self.timeout:.0f}s")
+            chunk = os.read(self._recv_fd, 1 << 20)
+            if not chunk:
+                raise PdfError("Chromium ended before printing every page")
+            self._buffer += chunk
+        raw, _, self._buffer = self._buffer.partition(b"\0")
+        return json.loads(raw)
+
+    def _wait_for(self, method: str, session: str) -> None:
+        while True:
+            for i, event in enumerate(self._events):
+                if event.get("method") == method and event.get("sessionId") == session:
+                    del self._events[i]
+                    return
+            self._events.append(self._receive())
+
+    def print_pdf(self, html: Path, out: Path) -> Path:
+        """Load one HTML file in a fresh tab and print it to `out`."""
+        target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        try:
+            self._call("Page.enable", session=session)
+            self._call("Page.navigate", {"url": Path(html).resolve().as_uri()}, session=session)
+            self._wait_for("Page.loadEventFired", session)
+            data = self._call("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": True,
+                                                  "displayHeaderFooter": False}, session=session)["data"]
+        finally:
+            self._call("Target.closeTarget", {"targetId": target})
+        Path(out).write_bytes(base64.b64decode(data))
+        if Path(out).stat().st_size == 0:
+            raise PdfError(f"Chromium printed nothing for {html.name}")
+        return Path(out)
+
+
+def _high_fd(fd: int) -> int:
+    """The same pipe end on a descriptor above 9 (close-on-exec), the original closed."""
+    import fcntl
+
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
+def _print_all(chromium: str, jobs: list[tuple[Path, Path]]) -> list[Path]:
+    with Printer(chromium) as printer:
+        return [printer.print_pdf(html, out) for html, out in jobs]
 
 
 def print_pdf(chromium: str, html: Path, out: Path, timeout: float = 180) -> Path:
-    """Print one HTML file to PDF in a fresh, throw-away Chromium profile."""
-    with tempfile.TemporaryDirectory(prefix="eksaudit-chromium-") as profile:
-        cmd = command(chromium, Path(html).resolve().as_uri(), Path(out).resolve(), Path(profile))
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            raise PdfError(f"Chromium did not finish printing {html.name} within {timeout:.0f}s") from exc
-        except OSError as exc:
-            raise PdfError(f"could not start Chromium ({chromium}): {exc}") from exc
-    if proc.returncode != 0 or not Path(out).is_file() or Path(out).stat().st_size == 0:
-        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-        raise PdfError(f"Chromium could not print {html.name} (exit {proc.returncode}): {tail[0]}")
-    return Path(out)
+    """Print one HTML file to PDF in a throw-away browser (several pages: use one `Printer`)."""
+    with Printer(chromium, timeout) as printer:
+        return printer.print_pdf(html, out)
 
 
 _MAIN = re.compile(r"<main>(.*)</main>", re.S)
@@ -102,5 +214,8 @@ def render_pack(pack: Path, chromium: str, pages: list[str] | None = None, heade
         for h in htmls:
             (Path(tmp) / h.name).write_text(static_copy(h), encoding="utf-8")
             jobs.insert(-1, (Path(tmp) / h.name, h.with_suffix(".pdf")))
+        # Two browsers: the pack PDF repeats every page, so it prints beside the pages, one core each.
         with ThreadPoolExecutor(2) as ex:
-            return list(ex.map(lambda job: print_pdf(chromium, *job), jobs))
+            pack_pdf = ex.submit(_print_all, chromium, jobs[-1:])
+            pages_pdfs = ex.submit(_print_all, chromium, jobs[:-1])
+            return pages_pdfs.result() + pack_pdf.result()

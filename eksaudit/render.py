@@ -55,10 +55,12 @@ a.anchor-link{display:none}
 svg{max-width:100%;height:auto}
 pre{white-space:pre-wrap;overflow-wrap:anywhere}
 @page{size:A4 landscape;margin:12mm 10mm}
+.ek-print-only{display:none}
 @media print{body{font-size:11px}main{max-width:none;padding:0}nav.ek-nav{display:none}
  input[type=search]{display:none}
  h2{break-after:avoid}.ek-table{font-size:10px}svg{break-inside:avoid}
- .ek-section+.ek-section{break-before:page}}
+ .ek-section+.ek-section{break-before:page}
+ .ek-screen-only{display:none}.ek-print-only{display:block}}
 </style>"""
 NAV = [(page, title) for _, title, page in pages()]
 # Short columns wrap only at spaces and hyphens, so ARNs and reasons get the width.

@@ -595,10 +595,14 @@ def static_table(findings: pd.DataFrame, pass_limit: int = PAGE_PASS_LIMIT) -> s
                 "them all.</p>")
         findings = findings[~rest]
         if findings.empty:
-            return note
+            return f'<div class="ek-screen-only">{note}</div>'
     view = ordered(with_namespace(findings))
     columns = [c for c in STATIC_COLUMNS if c != "namespace" or view[c].any()]  # no Kubernetes row: no column
-    return note + render.sortable(view, columns, placeholder="filter findings")
+    # On paper the table would repeat every check's offenders above it, at the length of the rest of the page.
+    return ('<p class="ek-print-only">Left out of print: every check above lists its offenders and counts the '
+            "rest; the HTML page, findings.csv and findings.json list every finding.</p>"
+            f'<div class="ek-screen-only">{note}{render.sortable(view, columns, placeholder="filter findings")}'
+            "</div>")
 
 
 def show_explore(ctx: Any, interactive: bool) -> None:
