@@ -95,11 +95,11 @@ class Progress:
 
     def table(self) -> str:
         """The phase table `--timings` prints: each phase, its seconds and share of the total."""
-        total = sum(t["seconds"] for t in self.timings if not t["phase"].startswith("  ")) or 1.0
+        total = sum(t["seconds"] for t in self.timings if not t["phase"].startswith("  "))
         width = max([len(t["phase"]) for t in self.timings] + [5])
         rows = [f"{'phase':<{width}}  seconds  share"]
-        for t in self.timings:
-            share = "" if t["phase"].startswith("  ") else f"{100 * t['seconds'] / total:4.0f}%"
+        for t in self.timings:  # a sub-phase (indented) is part of the phase after it: no share of its own
+            share = "" if t["phase"].startswith("  ") else f"{100 * t['seconds'] / (total or 1.0):4.0f}%"
             rows.append(f"{t['phase']:<{width}}  {t['seconds']:7.2f}  {share}")
         rows.append(f"{'total':<{width}}  {total:7.2f}")
         return "\n".join(rows)

@@ -345,3 +345,31 @@ def test_static_table_lists_every_finding_attention_first(world):
     aws_only = findings[findings["resource_type"] != "workload"]
     assert not header("namespace", ex.static_table(aws_only))
     assert ex.static_table(findings.iloc[0:0]) == "<p>No findings.</p>"
+
+
+def test_past_the_limit_a_page_lists_offenders_and_counts_the_rest(world):
+    """A page grows with offenders, not with the estate: passed findings past the limit are counted."""
+    _, findings = world
+    html = ex.static_table(findings, pass_limit=0)
+    assert html.count("<tr>") == 1 + 4  # the header and the four FAIL/ERROR rows
+    assert "payments/Pod/api" not in html and "role/admin" in html
+    assert "1 passed or not-applicable findings are counted above, not listed here" in html
+    assert ex.static_table(findings, pass_limit=1).count("<tr>") == 1 + len(findings)  # at the limit: all
+    only_passes = findings[findings["status"] == "PASS"]
+    assert "<table" not in ex.static_table(only_passes, pass_limit=0)
+    assert 'class="ek-print-only"' in html  # on paper the table is left out, and says so
+
+
+def test_a_checks_section_lists_offenders_and_counts_passes_per_cluster(world, monkeypatch):
+    import eksaudit.notebook as nb
+
+    ev, findings = world
+    shown: list[str] = []
+    monkeypatch.setattr(nb, "show_html", shown.append)
+    ctx = nb.Context("iam", findings[findings["domain"] == "iam"], ev, load(), {})
+    nb.show_check(ctx, "IAM-07")
+    (html,) = shown
+    assert "Offenders (1)" in html and "shop/Pod/web" in html
+    assert "Passed or not applicable (1)" in html and "payments/Pod/api" not in html  # counted, not listed
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html.split("Passed or not applicable")[1])
+    assert cells[:3] == ["alpha", "1", "workload"]  # cluster, PASS count, resource types

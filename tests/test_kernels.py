@@ -1,0 +1,85 @@
+"""The warm kernels a pack's notebooks share: a fresh namespace per notebook, findings handed over per domain,
+and a failure that ends every kernel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from eksaudit import exports, notebook
+from eksaudit.kernels import NotebookPool, WarmKernel, ensure_engine
+
+
+def _notebook(folder: Path, name: str, *sources: str) -> Path:
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources]), path)
+    return path
+
+
+def test_one_kernel_runs_notebooks_one_after_another_each_in_a_fresh_namespace(tmp_path):
+    ensure_engine()
+    first = _notebook(tmp_path, "first", "import json\nleft_over = 42")
+    second = _notebook(tmp_path, "second", "print('left_over' in dir(), 'json' in dir())",
+                       "import sys\nprint('json' in sys.modules)")
+    kernel = WarmKernel(tmp_path, str(tmp_path))
+    kernel.start(warm_up="")
+    try:
+        kernel.execute(first, tmp_path / "first.out.ipynb", {})
+        done = kernel.execute(second, tmp_path / "second.out.ipynb", {})
+    finally:
+        kernel.shutdown()
+    cells = [c for c in done.cells if c.cell_type == "code"]
+    assert cells[0].outputs[0]["text"].split() == ["False", "False"]  # names gone
+    assert cells[1].outputs[0]["text"].strip() == "True"  # modules stay loaded: that is the warm part
+    assert cells[0].execution_count == 1  # numbered as if the kernel were new
+    written = nbformat.read(tmp_path / "second.out.ipynb", as_version=4)
+    assert [c.execution_count for c in written.cells if c.cell_type == "code"] == [1, 2]
+
+
+def test_a_failing_notebook_ends_the_run_and_every_kernel(tmp_path):
+    _notebook(tmp_path, "ok", "x = 1")
+    _notebook(tmp_path, "bad", "raise ValueError('broken on purpose')")
+    ran: list[str] = []
+
+    def job(name: str):
+        def run(kernel: WarmKernel):
+            ran.append(name)
+            kernel.execute(tmp_path / f"{name}.ipynb", tmp_path / f"{name}.out.ipynb", {})
+        return run
+
+    with pytest.raises(Exception, match="broken on purpose"):
+        with NotebookPool(tmp_path, 2) as pool:
+            pool.run([job("bad"), job("ok"), job("ok"), job("ok")])
+    processes = pool.kernels._processes
+    assert len(processes) == 2
+    for p in processes:
+        p.wait(timeout=30)  # killed: a guard against a hang, not a speed test
+    assert "bad" in ran and len(ran) < 4  # jobs not started are dropped
+
+
+def test_kernels_read_their_domains_findings_from_the_runs_private_copy(tmp_path):
+    rows = [{"check_id": "IAM-01", "domain": "iam", "status": "FAIL"},
+            {"check_id": "NET-01", "domain": "network", "status": "PASS"},
+            {"check_id": "IAM-02", "domain": "iam", "status": "PASS"}]
+    table = exports.normalised(pd.DataFrame(rows))
+    exports.write_json(table, tmp_path / "findings.json")
+    with NotebookPool(tmp_path, 1) as pool:
+        prelude = pool.share_findings(table, tmp_path)
+        private = Path(pool._sockets.name)
+        exec(prelude, {})  # what each kernel runs before a notebook, here in this process
+        try:
+            iam = notebook.load_findings(tmp_path, "iam")
+            everything = notebook.load_findings(tmp_path)
+            logging = notebook.load_findings(tmp_path, "logging")
+        finally:
+            notebook._SHARED.clear()
+        pool.run([])
+    assert iam["check_id"].tolist() == ["IAM-01", "IAM-02"] and logging.empty
+    from_json = notebook.load_findings(tmp_path)  # the same rows as findings.json gives a notebook
+    pd.testing.assert_frame_equal(everything, from_json)
+    assert not private.exists(), "the private copy goes with the pool"
+    assert json.loads((tmp_path / "findings.json").read_text())[0]["check_id"] == "IAM-01"
