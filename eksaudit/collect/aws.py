@@ -27,8 +27,11 @@ class ClientPool:
         self._lock = threading.Lock()
 
     def get(self, service: str, region: str):
+        key = (service, region)
+        client = self._clients.get(key)  # most calls: a client made already, no waiting behind one being made
+        if client is not None:
+            return client
         with self._lock:
-            key = (service, region)
             if key not in self._clients:
                 self._clients[key] = self.target.client(service, region)
             return self._clients[key]
