@@ -39,20 +39,56 @@ def normalised(findings: pd.DataFrame) -> pd.DataFrame:
     ("" for none). Computed once per run; a frame already in that shape is returned as it is."""
     if findings.attrs.get("normalised") and list(findings.columns) == COLUMNS:
         return findings
-    table = findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str)
+    # Plain Python strings in object columns: pandas 3's own string dtype reads back one cell at a time, which
+    # made writing a large run's exports take minutes.
+    table = findings.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str).astype(object)
     table.attrs["normalised"] = True
     return table
 
 
+def _rows(table: pd.DataFrame):
+    """The rows of a normalised table as tuples of str, column by column through plain lists (pandas' own
+    row and record iteration boxes every cell on its way out, which dominated a large run's exports)."""
+    return zip(*(table[c].tolist() for c in table.columns))
+
+
+def records(table: pd.DataFrame) -> list[dict]:
+    """`table.to_dict(orient="records")` of a normalised table, without pandas' per-cell conversion."""
+    columns = list(table.columns)
+    return [dict(zip(columns, row)) for row in _rows(table)]
+
+
 def write_csv(findings: pd.DataFrame, path: Path) -> Path:
+    import csv
+
     df = normalised(findings)
-    df.apply(lambda col: col.map(_csv_safe)).to_csv(path, index=False)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(df.columns)
+        writer.writerows([_csv_safe(v) if v.startswith(_FORMULA_START) else v for v in row] for row in _rows(df))
     return path
 
 
 def write_json(findings: pd.DataFrame, path: Path) -> Path:
-    records = normalised(findings).to_dict(orient="records")
-    path.write_text(json.dumps(records, indent=1), encoding="utf-8")
+    write_json_array(records(normalised(findings)), path)
+    return path
+
+
+def write_json_array(items, path: Path) -> Path:
+    """A JSON array with one item per line, written as it goes.
+
+    The standard library encodes with its C encoder only without `indent`; indented output of a large run took
+    minutes. One item per line keeps a file readable and greppable, and any JSON reader sees the same array.
+    """
+    encode = json.JSONEncoder(separators=(", ", ": ")).encode
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("[")
+        first = True
+        for item in items:
+            out.write("\n" if first else ",\n")
+            out.write(encode(item))
+            first = False
+        out.write("\n]\n" if not first else "]\n")
     return path
 
 
@@ -73,6 +109,21 @@ def _uid(rec: dict) -> str:
 
 def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict | None = None) -> list[dict]:
     """One OCSF Compliance Finding (class 2003) per finding row."""
+    return list(iter_ocsf_events(findings, run, catalog))
+
+
+def _check_parts(chk) -> dict:
+    """What every event of one check shares: its standards, requirements, description and remediation."""
+    refs = dict(getattr(chk, "references", {}) or {})
+    cis = refs.get("cis_eks") or []
+    requirements = (list(chk.requirements) if chk else []) + [
+        f"{CIS_EKS} {c}" for c in ([cis] if isinstance(cis, str) else cis)]
+    return {"standards": [STANDARD] + ([CIS_EKS] if refs.get("cis_eks") else []), "requirements": requirements,
+            "desc": getattr(chk, "practice", ""), "remediation": getattr(chk, "remediation", "")}
+
+
+def iter_ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict | None = None):
+    """The events one at a time (a large run's events need not all be in memory at once)."""
     if catalog is None:
         from .checks import load
 
@@ -80,9 +131,13 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
     run = run or {}
     when = _epoch_ms(run.get("finished") or run.get("started"))
     seen: dict[str, int] = {}
-    events = []
-    for rec in normalised(findings).to_dict(orient="records"):
-        chk = catalog.get(rec["check_id"])
+    parts: dict[str, dict] = {}
+    product = {"name": "eksaudit", "vendor_name": "eksaudit", "version": __version__}
+    for rec in records(normalised(findings)):
+        check_id = rec["check_id"]
+        part = parts.get(check_id)
+        if part is None:
+            part = parts[check_id] = _check_parts(catalog.get(check_id))
         sev = SEVERITY_ID.get(rec["severity"], 0)
         cstatus_id, cstatus = COMPLIANCE_STATUS.get(rec["status"], (0, "Unknown"))
         fstatus_id, fstatus = FINDING_STATUS.get(rec["status"], (1, "New"))
@@ -90,12 +145,7 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
         seen[uid] = seen.get(uid, 0) + 1
         if seen[uid] > 1:  # two rows about the same resource (e.g. two reasons): keep uids unique in a run
             uid = f"{uid}-{seen[uid]}"
-        refs = dict(getattr(chk, "references", {}) or {})
-        standards = [STANDARD] + ([CIS_EKS] if refs.get("cis_eks") else [])
-        requirements = list(chk.requirements) if chk else []
-        cis = refs.get("cis_eks") or []
-        requirements += [f"{CIS_EKS} {c}" for c in ([cis] if isinstance(cis, str) else cis)]
-        compliance = {"control": rec["check_id"], "standards": standards, "requirements": requirements,
+        compliance = {"control": check_id, "standards": part["standards"], "requirements": part["requirements"],
                       "status": cstatus, "status_id": cstatus_id, "status_code": rec["status"],
                       "status_detail": rec["reason"]}
         resource = {"uid": rec["resource_id"], "name": rec["resource_id"], "type": rec["resource_type"],
@@ -109,7 +159,7 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
             cloud["account"] = {"uid": rec["account_id"], "type": "AWS Account", "type_id": 10}
         if rec["region"]:
             cloud["region"] = rec["region"]
-        info = {"uid": uid, "title": rec["title"], "desc": getattr(chk, "practice", "") or rec["title"],
+        info = {"uid": uid, "title": rec["title"], "desc": part["desc"] or rec["title"],
                 "types": ["Compliance", rec["domain"]], "created_time": when}
         event = {
             "activity_id": ACTIVITY_CREATE, "activity_name": "Create",
@@ -119,13 +169,12 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
             "severity_id": sev, "severity": SEVERITY_NAME.get(sev, "Unknown"),
             "status_id": fstatus_id, "status": fstatus,
             "time": when, "message": rec["reason"],
-            "metadata": {"version": OCSF_VERSION,
-                         "product": {"name": "eksaudit", "vendor_name": "eksaudit", "version": __version__},
+            "metadata": {"version": OCSF_VERSION, "product": product,
                          "uid": f"{rec['run_id']}:{uid}" if rec["run_id"] else uid,
                          "profiles": ["cloud"]},
             "finding_info": info,
             "compliance": compliance,
-            "remediation": {"desc": rec["remediation"] or getattr(chk, "remediation", "")},
+            "remediation": {"desc": rec["remediation"] or part["remediation"]},
             "resources": [resource],
             "cloud": cloud,
             "unmapped": {"run_id": rec["run_id"], "evidence": rec["evidence"], "cluster": rec["cluster"]},
@@ -134,8 +183,7 @@ def ocsf_events(findings: pd.DataFrame, run: dict | None = None, catalog: dict |
             event["status_detail"] = waiver_detail(rec)
             event["unmapped"]["waiver"] = {"justification": rec["waiver_justification"],
                                            "approver": rec["waiver_approver"], "expires": rec["waiver_expires"]}
-        events.append(event)
-    return events
+        yield event
 
 
 def waiver_detail(rec: dict) -> str:
@@ -145,9 +193,8 @@ def waiver_detail(rec: dict) -> str:
 
 
 def write_ocsf(findings: pd.DataFrame, path: Path, run: dict | None = None) -> Path:
-    """A JSON array of OCSF events (what Security Lake custom sources and most SIEM loaders take)."""
-    path.write_text(json.dumps(ocsf_events(findings, run), indent=1), encoding="utf-8")
-    return path
+    """A JSON array of OCSF events (what Security Lake custom sources and most SIEM loaders take), one per line."""
+    return write_json_array(iter_ocsf_events(findings, run), path)
 
 
 def write_all(findings: pd.DataFrame, folder: Path, run: dict | None = None) -> list[Path]:

@@ -44,7 +44,7 @@ def load_findings(run_dir: str | Path, domain: str | None = None) -> pd.DataFram
         parts = [pd.read_pickle(path) for path in files.values()]
         return pd.concat(parts).sort_index().reset_index(drop=True)  # the run's order
     path = Path(run_dir) / "findings.json"
-    findings = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")), dtype=str)
+    findings = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")), dtype=object)  # strings, as written
     if domain is not None and len(findings):
         findings = findings[findings["domain"] == domain]
     return findings
