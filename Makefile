@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup system-deps demo test lint lab bench clean screenshots
+.PHONY: setup system-deps demo test lint lab bench bench-peer bench-scale clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,17 @@ screenshots: setup system-deps
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
+# Speed goals (results in benchmarks/RESULTS.md): offline 50k pods and the demo pack phase by phase; Prowler on the
+# same demo account (installs Prowler into benchmarks/.prowler-venv); synthetic estates at 1x, 10x, 100x.
 bench: setup
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --skip-demo
+	$(PY) benchmarks/pack.py
+
+bench-peer: setup
+	benchmarks/peer_prowler.sh
+
+bench-scale: setup
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/.*partial*
