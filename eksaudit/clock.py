@@ -39,6 +39,14 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def system_seconds() -> float:
+    """The machine's own time (seconds since the epoch), never a frozen one: for comparing with the times the
+    file system records (a folder's age), which a frozen audit clock would make look years old or new."""
+    import time
+
+    return time.time()
+
+
 def iso() -> str:
     """`now()` as written into evidence and run records, e.g. 2026-12-01T23:59:59+00:00."""
     return now().isoformat(timespec="seconds")

@@ -51,7 +51,11 @@ def execute_notebook(name: str, pack: Path, parameters: dict, subtitle: str = ""
 
     if not KERNEL_OPTIONS and not sockets:
         with tempfile.TemporaryDirectory(prefix="eksaudit-kernels-") as tmp:
-            return execute_notebook(name, pack, parameters, subtitle, tmp, kernels, header=header)
+            lock = staging.hold_lock(tmp)  # a sweep by another run leaves a live folder alone
+            try:
+                return execute_notebook(name, pack, parameters, subtitle, tmp, kernels, header=header)
+            finally:
+                lock.close()
     ensure_engine()
     kernel = WarmKernel(pack, sockets, kernels)
     try:

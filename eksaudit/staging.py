@@ -106,7 +106,7 @@ def _remove(path: Path) -> bool:
 
 def sweep(parent: Path | str, now: float | None = None) -> list[Path]:
     """Remove stale `.NAME.partial-PID-XXXXXX` folders in parent (their PID gone, unlocked, a day old)."""
-    now = clock.now().timestamp() if now is None else now
+    now = clock.system_seconds() if now is None else now  # file times are the machine's, whatever the audit's
     removed = []
     try:
         entries = sorted(os.scandir(parent), key=lambda e: e.name)
@@ -125,7 +125,7 @@ def sweep(parent: Path | str, now: float | None = None) -> list[Path]:
 
 def sweep_temp(now: float | None = None) -> list[Path]:
     """Remove stale kernel-socket and Chromium-profile folders eksaudit made in the system temporary folder."""
-    now = clock.now().timestamp() if now is None else now
+    now = clock.system_seconds() if now is None else now  # file times are the machine's, whatever the audit's
     removed = []
     base = tempfile.gettempdir()
     try:
