@@ -14,7 +14,7 @@ from ..collect.inputs import TLS_PROBE
 from ..collect.kubernetes import NETWORK_POLICIES, NODES, SECURITY_GROUP_POLICIES, SERVICE_ACCOUNTS
 from ..collect.steps.iam import DESCRIBE_NODEGROUP
 from ..collect.steps.network import DESCRIBE_TAGS
-from ..frames import Frames
+from ..frames import Frames, records
 from ..frames.core import ref
 from ..frames.kubernetes import WORKLOAD_INPUTS
 from ..frames.network import CLUSTER_TAG, WORLD, cluster_load_balancers, service_name, vpc_endpoints_for
@@ -475,11 +475,11 @@ def _namespace_verdict(unprotected: list[str], by: set[str], n: int, pols: list[
                     "other pods or admit every source): reachable from any pod in the cluster")
 
 
-def _namespace_finding(where: dict, ns: str, here: pd.DataFrame, pols: list[dict], sgps: list[dict],
+def _namespace_finding(where: dict, ns: str, here: list[dict], pols: list[dict], sgps: list[dict],
                        sa_labels: dict, sgp_error: str | None) -> dict:
-    """The verdict on one namespace of a cluster (where) from its workloads (here) and policies."""
+    """The verdict on one namespace of a cluster (where) from its workloads (here, workloads rows) and policies."""
     unprotected, by = [], set()
-    for r in _records(here):
+    for r in here:
         hit = _isolating(r, pols, sgps, sa_labels.get((where["cluster"], ns, r["service_account"]), {}))
         by.update(hit)
         if not hit:
@@ -523,6 +523,9 @@ def pods_isolated_by_policies(f: Frames, p: dict) -> list[dict]:
     sa_labels = {(cl, _meta(o).get("namespace", ""), _name(o)): _meta(o).get("labels") or {}
                  for cl, objs in _objects_by_cluster(f, SERVICE_ACCOUNTS).items() for _, o in objs}
     w = outside(f.workloads, p["exclude_namespaces"])
+    spaces_of: dict[str, dict[str, list[dict]]] = {}  # cluster -> namespace -> its workloads, in frame order
+    for r in records(w[["cluster", "namespace", "workload", "service_account", "pod_labels"]]):
+        spaces_of.setdefault(r["cluster"], {}).setdefault(r["namespace"], []).append(r)
     policy_reads = {e["cluster"]: e for e, _ in f.evidence.responses(NETWORK_POLICIES)}
     rows = []
     for c in _records(f.clusters):
@@ -533,15 +536,15 @@ def pods_isolated_by_policies(f: Frames, p: dict) -> list[dict]:
         cnp = [o for _, o in netpols.get(cl, [])]
         csg = [o for _, o in sgps.get(cl, [])]
         sgp_error = None if cl in sgp_read else sgp_errors.get(cl, "not collected")
-        mine = w[w["cluster"] == cl]
-        spaces = sorted(set(mine["namespace"]))
+        mine = spaces_of.get(cl, {})
+        spaces = sorted(mine)
         no_deny = []
         for ns in spaces:
             pols = [o for o in cnp if _meta(o).get("namespace") == ns]
             sgs = [o for o in csg if _meta(o).get("namespace") == ns]
             if not any(_default_deny(o) for o in pols):
                 no_deny.append(ns)
-            rows.append(_namespace_finding(where, ns, mine[mine["namespace"] == ns], pols, sgs, sa_labels, sgp_error))
+            rows.append(_namespace_finding(where, ns, mine[ns], pols, sgs, sa_labels, sgp_error))
         deny = sorted(f"{_meta(o).get('namespace', '')}/{_name(o)}" for o in cnp if _default_deny(o))
         status, reason = _default_deny_verdict(no_deny, deny, spaces)
         rows.append(finding(where, status, "cluster", f"{cl}/default-deny", reason))
