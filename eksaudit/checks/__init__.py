@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import findings as fs
@@ -306,7 +307,7 @@ def run_check(ev: Evidence, frames: Frames, check: Check, params: dict, run_id: 
     out["domain"] = check.domain
     out["check_id"] = check.id
     out["title"] = check.title
-    out["remediation"] = out["status"].map(lambda s: check.remediation if s in ("FAIL", "MANUAL") else "")
+    out["remediation"] = np.where(out["status"].isin(["FAIL", "MANUAL"]), check.remediation, "")
     return out
 
 
