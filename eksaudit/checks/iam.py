@@ -609,7 +609,7 @@ def containers_run_as_non_root(f: Frames, p: dict) -> pd.DataFrame | list[dict]:
     non_root = (~explicit_root) & ((uid > 0) | (c["run_as_non_root"] == True))  # noqa: E712
     reason = np.where(
         explicit_root, "runs as root: runAsUser is 0",
-        np.where(non_root, np.where(uid > 0, "runs as uid " + uid.fillna(0).astype(int).astype(str),
+        np.where(non_root, np.where(uid > 0, per_value(uid.fillna(0).astype(int), lambda u: f"runs as uid {u}"),
                                     "runAsNonRoot is true"),
                  "not proven non-root: neither runAsNonRoot: true nor a non-zero runAsUser is set "
                  "(the image's USER decides)"))
