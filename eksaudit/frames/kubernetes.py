@@ -36,22 +36,22 @@ def _template(obj: dict) -> dict:
     return spec.get("template") or {}
 
 
+def _pod(obj: dict, meta: dict) -> tuple[dict | None, dict]:
+    """(pod spec, labels its pods carry) of a Pod (its own) or a controller (its pod template's; the spec None when
+    the template has none), the template looked up once."""
+    if obj.get("kind") == "Pod":
+        return obj.get("spec") or {}, meta.get("labels") or {}
+    template = _template(obj)
+    return template.get("spec"), (template.get("metadata") or {}).get("labels") or {}
+
+
 def _pod_spec(obj: dict) -> dict | None:
     """The pod spec of a Pod, or of a controller's pod template (None when the template has none)."""
-    if obj.get("kind") == "Pod":
-        return obj.get("spec") or {}
-    return _template(obj).get("spec")
+    return _pod(obj, _meta(obj))[0]
 
 
-def _pod_labels(obj: dict) -> dict:
-    """The labels the workload's pods carry (a controller's pod template labels; a Pod's own)."""
-    if obj.get("kind") == "Pod":
-        return _meta(obj).get("labels") or {}
-    return (_template(obj).get("metadata") or {}).get("labels") or {}
-
-
-def _owner(obj: dict) -> tuple[str, str] | None:
-    for o in _meta(obj).get("ownerReferences") or []:
+def _owner(meta: dict) -> tuple[str, str] | None:
+    for o in meta.get("ownerReferences") or []:
         if o.get("controller", True):
             return o.get("kind", ""), o.get("name", "")
     return None
@@ -70,29 +70,28 @@ def workloads(f: Frames) -> pd.DataFrame:
     for a controller), spec (the pod spec), evidence.
     """
     ev = f.evidence
-    objects = []  # (entry, obj)
+    objects = []  # (entry, obj, its metadata)
     known = set()
     for key in WORKLOAD_INPUTS:
         for entry, data in ev.responses(key):
             cluster = entry["cluster"]
             for obj in data.get("items", []):
-                objects.append((entry, obj))
                 m = _meta(obj)
+                objects.append((entry, obj, m))
                 known.add((cluster, m.get("namespace", ""), obj.get("kind"), m.get("name")))
     rows = []  # tuples in WORKLOAD_COLUMNS order: a frame from tuples is built faster than from dicts
-    for entry, obj in objects:
-        m = _meta(obj)
-        owner = _owner(obj)
-        if owner and (entry["cluster"], m.get("namespace", ""), owner[0], owner[1]) in known:
+    for entry, obj, m in objects:
+        kind, ns, name = obj.get("kind", ""), m.get("namespace", ""), m.get("name", "")
+        owner = _owner(m)
+        if owner and (entry["cluster"], ns, *owner) in known:
             continue  # represented by its controller
-        spec = _pod_spec(obj)
+        spec, pod_labels = _pod(obj, m)
         if spec is None:
             continue
-        kind, ns, name = obj.get("kind", ""), m.get("namespace", ""), m.get("name", "")
         rows.append((
             entry["cluster"], entry["region"], entry["account"], ns, kind, name, f"{kind}/{name}",
             spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
-            spec.get("automountServiceAccountToken"), m.get("labels") or {}, _pod_labels(obj), spec,
+            spec.get("automountServiceAccountToken"), m.get("labels") or {}, pod_labels, spec,
             f"evidence/{entry['path']}#{ns}/{name}",
         ))
     return pd.DataFrame(rows, columns=WORKLOAD_COLUMNS)
