@@ -59,18 +59,18 @@ def _running(f: Frames, namespaces: list[str]) -> list[tuple[str, dict, str]]:
     """(image, the container_images row of its first container, where it runs) for each (cluster, image) of the
     containers outside the excluded namespaces, in (cluster, image) order; read in one pass over the containers
     rather than as a frame per group."""
-    c = outside(f.container_images, namespaces)
-    first: dict[tuple[str, str], int] = {}  # (cluster, image) -> position of its first container
+    ci = f.container_images
+    c = outside(ci[["cluster", "image", "namespace", "workload", "container_type", "container"]], namespaces)
+    c = c.dropna(subset=["cluster", "image"])  # a missing cluster or image makes no group (as with groupby)
+    first: dict[tuple[str, str], object] = {}  # (cluster, image) -> index label of its first container
     ids: dict[tuple[str, str], set[str]] = {}
-    for i, (key, cid) in enumerate(zip(zip(values(c["cluster"]), values(c["image"])), values(container_id(c)))):
-        if not (isinstance(key[0], str) and isinstance(key[1], str)):
-            continue  # a missing cluster or image makes no group
-        if key not in first:
-            first[key], ids[key] = i, set()
+    for label, key, cid in zip(c.index, zip(values(c["cluster"]), values(c["image"])), values(container_id(c))):
+        if key not in ids:
+            first[key], ids[key] = label, set()
         ids[key].add(cid)
     keys = sorted(first)
     return [(image, row, _where(ids[(cluster, image)]))
-            for (cluster, image), row in zip(keys, records(c.iloc[[first[k] for k in keys]]))]
+            for (cluster, image), row in zip(keys, records(ci.loc[[first[k] for k in keys]]))]
 
 
 def _input_gaps(f: Frames, keys) -> dict[str, str]:
