@@ -181,26 +181,28 @@ def _fields(node: dict, rules: tuple, where: str) -> str | None:
     return None
 
 
-def _each_object(items: list, where: str) -> str | None:
+def _each_object(items: list, where: str, key: str = "") -> str | None:
     for i, v in enumerate(items):
         if not isinstance(v, dict):
-            return f"{where}[{i}] is not an object"
+            return f"{where}{key}[{i}] is not an object"
     return None
 
 
 def _pod_spec_problem(spec: dict, where: str) -> str | None:
-    problem = _fields(spec, _POD, where) or _each_object(spec.get("volumes") or [], f"{where}volumes")
+    problem = _fields(spec, _POD, where) or _each_object(spec.get("volumes") or [], where, "volumes")
+    if problem:
+        return problem
     for group in _CONTAINER_GROUPS:
+        containers = spec.get(group) or []
+        problem = _each_object(containers, where, group)
         if problem:
             return problem
-        containers = spec.get(group) or []
-        problem = _each_object(containers, f"{where}{group}")
         for i, c in enumerate(containers):
+            # Checked without its location, which is written out only for a container that has a problem.
+            problem = _fields(c, _CONTAINER, "") or _each_object(c.get("env") or [], "", "env")
             if problem:
-                return problem
-            here = f"{where}{group}[{i}]."
-            problem = _fields(c, _CONTAINER, here) or _each_object(c.get("env") or [], f"{here}env")
-    return problem
+                return f"{where}{group}[{i}].{problem}"
+    return None
 
 
 def k8s_problem(obj: Any) -> str | None:

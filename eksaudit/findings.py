@@ -25,14 +25,13 @@ def empty() -> pd.DataFrame:
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
     """Columns in schema order, strings everywhere, stable row order."""
     df = df.reindex(columns=COLUMNS, fill_value="").fillna("").astype(str)
-    bad = set(df["status"]) - set(STATUSES)
-    if bad:
-        raise ValueError(f"unknown finding status {sorted(bad)}")
-    bad = set(df["severity"]) - set(SEVERITIES)
-    if bad:
-        raise ValueError(f"unknown severity {sorted(bad)}")
-    order = df["status"].map({s: i for i, s in enumerate(STATUSES)})
-    sev = df["severity"].map(SEVERITY_RANK)
+    # Looked up through an index rather than `set(column)` / `column.map(dict)`, which pandas 3 runs cell by cell.
+    order = pd.Index(STATUSES).get_indexer(df["status"])
+    if (order < 0).any():
+        raise ValueError(f"unknown finding status {sorted(set(df['status'].unique()) - set(STATUSES))}")
+    sev = pd.Index(SEVERITIES[::-1]).get_indexer(df["severity"])  # SEVERITY_RANK: info=0 .. critical=4
+    if (sev < 0).any():
+        raise ValueError(f"unknown severity {sorted(set(df['severity'].unique()) - set(SEVERITIES))}")
     df = df.assign(_o=order, _s=-sev).sort_values(
         ["check_id", "_o", "_s", "account_id", "region", "cluster", "resource_id", "reason"], kind="stable")
     return df.drop(columns=["_o", "_s"]).reset_index(drop=True)

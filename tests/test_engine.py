@@ -159,3 +159,27 @@ def test_builtin_checks_cite_only_known_peers():
 
 def test_cluster_doc_defaults_pass_cluster_checks(tmp_path):
     assert cluster_doc("x")["cluster"]["resourcesVpcConfig"]["endpointPublicAccess"] is False
+
+
+def test_run_checks_gives_the_cycle_collector_back_as_it_found_it(tmp_path):
+    """run_checks holds Python's cycle collector off while it runs (a speed-up over large evidence); afterwards
+    it is on again if it was on, and still off if the caller had turned it off. Nested holds release once."""
+    import gc
+
+    from eksaudit.checks import collector_paused
+
+    ev = EvidenceBuilder(tmp_path).cluster("one").build()
+    assert gc.isenabled()
+    assert len(run_checks(ev, ids=["NET-07"]))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run_checks(ev, ids=["NET-07"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()

@@ -30,7 +30,7 @@ from ..collect.steps.iam import (
     LIST_OPEN_ID_CONNECT_PROVIDERS,
     LIST_POD_IDENTITY_ASSOCIATIONS,
 )
-from ..frames import Frames
+from ..frames import Frames, records, values
 from ..frames.core import Inventory, ref
 from ..frames.iam import (
     addon_roles,
@@ -57,7 +57,7 @@ from ..policy import (
     whole_account_principals,
 )
 from . import check
-from .common import SYSTEM_NAMESPACES, container_id, finding, findings, outside
+from .common import SYSTEM_NAMESPACES, container_id, finding, findings, joined, outside, per_value, stacked
 
 # Data a node role should not reach: every pod on the node would (IAM-03).
 DATA_ACTIONS = {"S3 object": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -376,20 +376,31 @@ def _token_secret_findings(f: Frames, clusters: dict[str, dict]) -> list[dict]:
     return out
 
 
-def _token_mount_verdict(r: dict, sa_automount: dict[tuple[str, str, str], bool | None],
+def _token_mount_verdict(cluster: str, namespace: str, service_account: str, automount: bool | None,
+                         sa_automount: dict[tuple[str, str, str], bool | None],
                          bound: set[tuple[str, str, str]]) -> tuple[str, str]:
     """(status, reason) for a workload: a mounted token is fine only for a service account that calls the API."""
-    key = (r["cluster"], r["namespace"], r["service_account"])
+    key = (cluster, namespace, service_account)
     sa_auto = sa_automount.get(key)
-    mounts = r["automount_token"] if r["automount_token"] is not None else (sa_auto if sa_auto is not None else True)
+    mounts = automount if automount is not None else (sa_auto if sa_auto is not None else True)
     if not mounts:
-        where = "pod spec" if r["automount_token"] is False else f"service account {r['service_account']}"
+        where = "pod spec" if automount is False else f"service account {service_account}"
         return "PASS", f"does not mount a service account token ({where} opts out)"
-    if key in bound or (r["cluster"], r["namespace"], "*") in bound or (r["cluster"], "*", "*") in bound:
-        return "PASS", (f"mounts a token for service account {r['service_account']}, which has RBAC bindings (it "
+    if key in bound or (cluster, namespace, "*") in bound or (cluster, "*", "*") in bound:
+        return "PASS", (f"mounts a token for service account {service_account}, which has RBAC bindings (it "
                         "calls the Kubernetes API)")
-    return "FAIL", (f"automounts a token for service account {r['service_account']}, which has no RBAC binding: it "
+    return "FAIL", (f"automounts a token for service account {service_account}, which has no RBAC binding: it "
                     "does not need the API, so the token only helps an attacker")
+
+
+def _token_mount_findings(w: pd.DataFrame, sa_automount: dict[tuple[str, str, str], bool | None],
+                          bound: set[tuple[str, str, str]]) -> pd.DataFrame:
+    """A finding per workload about its token mount, decided once per (cluster, namespace, service account,
+    automount) that workloads share."""
+    keys = zip(*(values(w[c]) for c in ("cluster", "namespace", "service_account", "automount_token")))
+    verdicts = per_value(keys, lambda k: _token_mount_verdict(*k, sa_automount, bound))
+    return findings(w, [s for s, _ in verdicts], [r for _, r in verdicts], "workload",
+                    [f"{ns}/{wl}" for ns, wl in zip(values(w["namespace"]), values(w["workload"]))])
 
 
 def _authentication_mode_verdict(c: dict, aws_auth: dict | None) -> tuple[str, str, str | None]:
@@ -420,26 +431,24 @@ def _authentication_mode_verdict(c: dict, aws_auth: dict | None) -> tuple[str, s
                    "automountServiceAccountToken: false on pods or service accounts that do not call the API; "
                    "switch authenticationMode to API and migrate aws-auth mappings to access entries.",
        references={"cis_eks": ["4.1.6", "5.5.1"], "kubescape": ["C-0034"]})
-def no_service_account_token_auth(f: Frames, p: dict) -> list[dict]:
+def no_service_account_token_auth(f: Frames, p: dict) -> pd.DataFrame:
     clusters = {c["cluster"]: c for c in f.clusters.to_dict(orient="records")}
     out = _token_secret_findings(f, clusters)
-    sa_automount = {(r["cluster"], r["namespace"], r["name"]): r["automount"]
-                    for r in f.service_accounts.to_dict("records")}
-    bound = bound_service_accounts(f)
-    for r in outside(f.workloads, p["exclude_namespaces"]).to_dict(orient="records"):
-        status, reason = _token_mount_verdict(r, sa_automount, bound)
-        out.append(finding(r, status, "workload", f"{r['namespace']}/{r['workload']}", reason))
+    sa_automount = {(r["cluster"], r["namespace"], r["name"]): r["automount"] for r in records(f.service_accounts)}
+    mounts = _token_mount_findings(outside(f.workloads, p["exclude_namespaces"]), sa_automount,
+                                   bound_service_accounts(f))
     auth_maps = {r["cluster"]: r for r in f.aws_auth.to_dict(orient="records")}
+    after = []
     for name, c in clusters.items():
         cm = auth_maps.get(name)
         status, reason, ev = _authentication_mode_verdict(c, cm)
-        out.append(finding(c, status, "cluster", f"{name} (authentication mode)", reason, evidence=ev))
+        after.append(finding(c, status, "cluster", f"{name} (authentication mode)", reason, evidence=ev))
         if cm is not None and cm["map_users"]:
             users = ", ".join(str(u.get("userarn", "?")) for u in cm["map_users"] if isinstance(u, dict))
-            out.append(finding(c, "FAIL", "configmap", "kube-system/aws-auth mapUsers",
-                               f"aws-auth maps IAM users (long-lived keys) into the cluster: {users}",
-                               evidence=cm["evidence"]))
-    return out
+            after.append(finding(c, "FAIL", "configmap", "kube-system/aws-auth mapUsers",
+                                 f"aws-auth maps IAM users (long-lived keys) into the cluster: {users}",
+                                 evidence=cm["evidence"]))
+    return stacked(out, mounts, after)
 
 
 # ---- IAM-05 -------------------------------------------------------------------------------------------------
@@ -557,22 +566,27 @@ def one_role_per_cluster(f: Frames, p: dict) -> list[dict]:
                                  "use_dedicated_service_accounts_for_each_stateful_set",
                                  "use_dedicated_service_accounts_for_each_daemon_set"]})
 def one_service_account_per_app(f: Frames, p: dict) -> pd.DataFrame | list[dict]:
-    w = outside(f.workloads, p["exclude_namespaces"]).copy()
+    w = outside(f.workloads, p["exclude_namespaces"])
     if w.empty:
         return []
-    w["app"] = [lbl.get("app.kubernetes.io/name") or lbl.get("app") or wl
-                for lbl, wl in zip(w["labels"], w["workload"])]
-    key = ["cluster", "namespace", "service_account"]
-    apps = w.groupby(key)["app"].agg(lambda s: sorted(set(s)))
-    w = w.join(apps.rename("sharing"), on=key)
-    default = w["service_account"] == "default"
-    shared = w["sharing"].map(len) > 1
-    reason = np.where(
-        default, "runs as the namespace's default service account",
-        np.where(shared, "shares service account " + w["service_account"] + " with other applications: "
-                 + w["sharing"].map(", ".join), "runs as its own service account " + w["service_account"]))
-    status = np.where(default | shared, "FAIL", "PASS")
-    return findings(w, status, reason, "workload", w["namespace"] + "/" + w["workload"])
+    apps = [lbl.get("app.kubernetes.io/name") or lbl.get("app") or wl
+            for lbl, wl in zip(values(w["labels"]), values(w["workload"]))]
+    keys = list(zip(*(values(w[c]) for c in ("cluster", "namespace", "service_account"))))
+    sharing: dict[tuple, set] = {}  # (cluster, namespace, service account) -> the applications running as it
+    for key, app in zip(keys, apps):
+        sharing.setdefault(key, set()).add(app)
+    verdicts = per_value(keys, lambda key: _service_account_verdict(key[2], sorted(sharing[key])))
+    return findings(w, [s for s, _ in verdicts], [r for _, r in verdicts], "workload",
+                    joined(w, "{}/{}", "namespace", "workload"))
+
+
+def _service_account_verdict(service_account: str, apps: list[str]) -> tuple[str, str]:
+    """(status, reason) for the workloads running as one service account, which `apps` share."""
+    if service_account == "default":
+        return "FAIL", "runs as the namespace's default service account"
+    if len(apps) > 1:
+        return "FAIL", f"shares service account {service_account} with other applications: {', '.join(apps)}"
+    return "PASS", f"runs as its own service account {service_account}"
 
 
 # ---- IAM-07 -------------------------------------------------------------------------------------------------
@@ -595,7 +609,7 @@ def containers_run_as_non_root(f: Frames, p: dict) -> pd.DataFrame | list[dict]:
     non_root = (~explicit_root) & ((uid > 0) | (c["run_as_non_root"] == True))  # noqa: E712
     reason = np.where(
         explicit_root, "runs as root: runAsUser is 0",
-        np.where(non_root, np.where(uid > 0, "runs as uid " + uid.fillna(0).astype(int).astype(str),
+        np.where(non_root, np.where(uid > 0, per_value(uid.fillna(0).astype(int), lambda u: f"runs as uid {u}"),
                                     "runAsNonRoot is true"),
                  "not proven non-root: neither runAsNonRoot: true nor a non-zero runAsUser is set "
                  "(the image's USER decides)"))

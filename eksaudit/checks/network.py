@@ -14,7 +14,7 @@ from ..collect.inputs import TLS_PROBE
 from ..collect.kubernetes import NETWORK_POLICIES, NODES, SECURITY_GROUP_POLICIES, SERVICE_ACCOUNTS
 from ..collect.steps.iam import DESCRIBE_NODEGROUP
 from ..collect.steps.network import DESCRIBE_TAGS
-from ..frames import Frames
+from ..frames import Frames, values
 from ..frames.core import ref
 from ..frames.kubernetes import WORKLOAD_INPUTS
 from ..frames.network import CLUSTER_TAG, WORLD, cluster_load_balancers, service_name, vpc_endpoints_for
@@ -443,14 +443,14 @@ def _few(items: list[str], n: int = 5) -> str:
     return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
-def _isolating(workload: dict, pols: list[dict], sgps: list[dict], sa_labels: dict) -> list[str]:
-    """The policies that isolate a workload's pods: NetworkPolicies that select and isolate them, and
-    SecurityGroupPolicies that select the pods or their service account (labels sa_labels)."""
+def _isolating(pod_labels: dict, pols: list[dict], sgps: list[dict], sa_labels: dict) -> list[str]:
+    """The policies that isolate a workload's pods (labels pod_labels): NetworkPolicies that select and isolate
+    them, and SecurityGroupPolicies that select the pods or their service account (labels sa_labels)."""
     hit = [f"NetworkPolicy {_name(o)}" for o in pols
-           if _isolates(o) and selects((o.get("spec") or {}).get("podSelector"), workload["pod_labels"])]
+           if _isolates(o) and selects((o.get("spec") or {}).get("podSelector"), pod_labels)]
     for o in sgps:
         spec = o.get("spec") or {}
-        by_pod = "podSelector" in spec and selects(spec.get("podSelector"), workload["pod_labels"])
+        by_pod = "podSelector" in spec and selects(spec.get("podSelector"), pod_labels)
         by_sa = "serviceAccountSelector" in spec and selects(spec.get("serviceAccountSelector"), sa_labels)
         if by_pod or by_sa:
             hit.append(f"SecurityGroupPolicy {_name(o)}")
@@ -475,15 +475,16 @@ def _namespace_verdict(unprotected: list[str], by: set[str], n: int, pols: list[
                     "other pods or admit every source): reachable from any pod in the cluster")
 
 
-def _namespace_finding(where: dict, ns: str, here: pd.DataFrame, pols: list[dict], sgps: list[dict],
+def _namespace_finding(where: dict, ns: str, here: list[tuple[str, str, dict]], pols: list[dict], sgps: list[dict],
                        sa_labels: dict, sgp_error: str | None) -> dict:
-    """The verdict on one namespace of a cluster (where) from its workloads (here) and policies."""
+    """The verdict on one namespace of a cluster (where) from its workloads (here: workload, service account, pod
+    labels) and policies."""
     unprotected, by = [], set()
-    for r in _records(here):
-        hit = _isolating(r, pols, sgps, sa_labels.get((where["cluster"], ns, r["service_account"]), {}))
+    for workload, sa, pod_labels in here:
+        hit = _isolating(pod_labels, pols, sgps, sa_labels.get((where["cluster"], ns, sa), {}))
         by.update(hit)
         if not hit:
-            unprotected.append(r["workload"])
+            unprotected.append(workload)
     status, reason = _namespace_verdict(unprotected, by, len(here), pols, sgps, sgp_error)
     return finding(where, status, "namespace", f"{where['cluster']}/{ns}", reason)
 
@@ -523,6 +524,10 @@ def pods_isolated_by_policies(f: Frames, p: dict) -> list[dict]:
     sa_labels = {(cl, _meta(o).get("namespace", ""), _name(o)): _meta(o).get("labels") or {}
                  for cl, objs in _objects_by_cluster(f, SERVICE_ACCOUNTS).items() for _, o in objs}
     w = outside(f.workloads, p["exclude_namespaces"])
+    spaces_of: dict[str, dict[str, list[tuple]]] = {}  # cluster -> namespace -> its workloads, in frame order
+    for cl, ns, *workload in zip(*(values(w[c]) for c in ("cluster", "namespace", "workload", "service_account",
+                                                            "pod_labels"))):
+        spaces_of.setdefault(cl, {}).setdefault(ns, []).append(tuple(workload))
     policy_reads = {e["cluster"]: e for e, _ in f.evidence.responses(NETWORK_POLICIES)}
     rows = []
     for c in _records(f.clusters):
@@ -533,15 +538,15 @@ def pods_isolated_by_policies(f: Frames, p: dict) -> list[dict]:
         cnp = [o for _, o in netpols.get(cl, [])]
         csg = [o for _, o in sgps.get(cl, [])]
         sgp_error = None if cl in sgp_read else sgp_errors.get(cl, "not collected")
-        mine = w[w["cluster"] == cl]
-        spaces = sorted(set(mine["namespace"]))
+        mine = spaces_of.get(cl, {})
+        spaces = sorted(mine)
         no_deny = []
         for ns in spaces:
             pols = [o for o in cnp if _meta(o).get("namespace") == ns]
             sgs = [o for o in csg if _meta(o).get("namespace") == ns]
             if not any(_default_deny(o) for o in pols):
                 no_deny.append(ns)
-            rows.append(_namespace_finding(where, ns, mine[mine["namespace"] == ns], pols, sgs, sa_labels, sgp_error))
+            rows.append(_namespace_finding(where, ns, mine[ns], pols, sgs, sa_labels, sgp_error))
         deny = sorted(f"{_meta(o).get('namespace', '')}/{_name(o)}" for o in cnp if _default_deny(o))
         status, reason = _default_deny_verdict(no_deny, deny, spaces)
         rows.append(finding(where, status, "cluster", f"{cl}/default-deny", reason))

@@ -317,15 +317,17 @@ def container_images(f: Frames) -> pd.DataFrame:
                                 **{c: int(hit[c]) for c in COUNT_COLS},
                                 "image_evidence": hit["scan_evidence"]})
         resolved[image] = out
-    rows = [{**row, **resolved[row["image"]]} for row in c.to_dict("records")]
-    cols = list(c.columns) + ["registry", "repository", "tag", "digest", "ecr_account", "ecr_region", "match",
-                              "match_detail", "image_digest", "image_tags", "pushed_at", "scan_status", "scan_detail",
-                              "scan_completed_at", *COUNT_COLS, "tag_mutability", "scan_on_push",
-                              "image_evidence"]
-    out = pd.DataFrame(rows, columns=cols)
+    added = ["registry", "repository", "tag", "digest", "ecr_account", "ecr_region", "match", "match_detail",
+             "image_digest", "image_tags", "pushed_at", "scan_status", "scan_detail", "scan_completed_at", *COUNT_COLS,
+             "tag_mutability", "scan_on_push", "image_evidence"]
+    # One row per distinct image, then spread over its containers in one take.
+    per_image = pd.DataFrame(list(resolved.values()), columns=added)
     for col in ("pushed_at", "scan_completed_at"):
-        out[col] = pd.to_datetime(out[col], utc=True)
-    return out
+        per_image[col] = pd.to_datetime(per_image[col], utc=True)
+    if c.empty:
+        return pd.concat([c, per_image.iloc[:0]], axis=1)
+    at = pd.Index(list(resolved)).get_indexer(c["image"])
+    return pd.concat([c.reset_index(drop=True), per_image.take(at).reset_index(drop=True)], axis=1)
 
 
 # ---- attached benchmark results ---------------------------------------------------------------------------
