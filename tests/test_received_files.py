@@ -52,7 +52,7 @@ def fast_notebooks(monkeypatch):
         return page
 
     class NoKernels:
-        def __init__(self, *_args):
+        def __init__(self, *_args, **_kwargs):
             pass
 
         def __enter__(self):
