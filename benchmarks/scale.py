@@ -80,6 +80,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+CHECKOUT = ROOT  # the eksaudit the measured runs import (--checkout): this one unless told otherwise
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -717,6 +718,7 @@ class TreeSampler:
         self.root = psutil.Process(pid)
         self.interval, self.limit, self.timeout = interval, limit_bytes, timeout
         self.peak = self.peak_main = self.peak_kernels = 0
+        self.peak_at = self.peak_main_at = 0.0  # seconds after the start
         self.max_procs = 0
         self.samples = 0
         self.killed = ""
@@ -741,13 +743,18 @@ class TreeSampler:
                     pass
             total = sum(rss.values())
             self.samples += 1
+            now = time.monotonic() - self._t0
+            if total > self.peak:
+                self.peak_at = now
+            if rss.get(self.root.pid, 0) > self.peak_main:
+                self.peak_main_at = now
             self.peak = max(self.peak, total)
             self.peak_main = max(self.peak_main, rss.get(self.root.pid, 0))
             self.peak_kernels = max(self.peak_kernels, total - rss.get(self.root.pid, 0))
             self.max_procs = max(self.max_procs, len(rss))
             over_time = self.timeout and time.monotonic() - self._t0 > self.timeout
             if (self.limit and total > self.limit) or over_time:
-                self.killed = (f"killed after {time.monotonic() - self._t0:.0f} s" if over_time
+                self.killed = (f"killed at the {self.timeout:.0f} s limit" if over_time
                                else f"killed at {total / 2**30:.1f} GiB RSS")
                 for p in reversed(procs):
                     try:
@@ -781,7 +788,7 @@ def has_timings_option() -> bool:
 def child_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ENV)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(CHECKOUT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
     return env
 
 
@@ -818,7 +825,7 @@ def run_eksaudit(moto: Moto, snapshots: dict[str, Path], out: Path, a: argparse.
     cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     return {"exit": proc.returncode, "wall": wall, "cpu": cpu, "moto_cpu": moto.cpu() - moto_cpu, "start": start_wall, "end": end_wall, "stdout": stdout,
             "stderr": stderr, "peak_rss": sampler.peak, "peak_main": sampler.peak_main,
-            "peak_kernels": sampler.peak_kernels, "max_procs": sampler.max_procs, "samples": sampler.samples,
+            "peak_kernels": sampler.peak_kernels, "peak_at": sampler.peak_at, "peak_main_at": sampler.peak_main_at, "max_procs": sampler.max_procs, "samples": sampler.samples,
             "killed": sampler.killed, "load_before": load_before[0],
             "load_during": max(loads) if loads else os.getloadavg()[0], "load_after": os.getloadavg()[0]}
 
@@ -895,11 +902,20 @@ def pack_report(pack: Path, run: dict) -> dict:
 
 
 def reached(folder: Path, start: float) -> list[tuple[str, float]]:
-    """Milestones a run that did not finish wrote into its staging folder, seconds after its start."""
-    marks = [("evidence manifest", folder / "evidence" / "manifest.json"), ("findings.json", folder / "findings.json"),
-             *((f"page {p.name}", p) for p in sorted(folder.glob("*.html"))),
-             ("evidence-view", folder / "evidence-view")]
-    return sorted(((name, p.stat().st_mtime - start) for name, p in marks if p.exists()), key=lambda x: x[1])
+    """Milestones a run that did not finish wrote into its staging folder, seconds after its start (with the
+    number of AWS calls and findings, and the size of each file, when they were written)."""
+    ev, fj = folder / "evidence" / "manifest.json", folder / "findings.json"
+    marks = [(ev, "evidence manifest"), (fj, "findings.json"),
+             *((p, f"{p.name} ({p.stat().st_size / 2**20:,.0f} MiB)")
+               for p in sorted([*folder.glob("*.html"), *folder.glob("notebooks/*.ipynb")])),
+             (folder / "evidence-view", "evidence-view")]
+    if ev.exists():
+        entries = json.loads(ev.read_text()).get("entries", [])
+        marks[0] = (ev, f"evidence manifest ({sum(e['source'] == 'aws' for e in entries):,} AWS calls)")
+    if fj.exists():
+        marks[1] = (fj, f"findings.json ({len(json.loads(fj.read_text())):,} findings, "
+                        f"{fj.stat().st_size / 2**20:,.0f} MiB)")
+    return sorted(((name, p.stat().st_mtime - start) for p, name in marks if p.exists()), key=lambda x: x[1])
 
 
 def measure(moto: Moto, e: Estate, snaps: dict, work: Path, a: argparse.Namespace, timings: bool, rep: int,
@@ -915,7 +931,13 @@ def measure(moto: Moto, e: Estate, snaps: dict, work: Path, a: argparse.Namespac
         partial = sorted(work.glob(f".{out.name}.partial-*"))
         if partial:  # a killed run leaves its staging folder: how far it got
             result["reached"] = reached(partial[0], run["start"])
-            shutil.rmtree(partial[0], ignore_errors=True)
+            if a.keep:
+                dest = Path(a.keep) / f"{out.name}.partial"
+                shutil.rmtree(dest, ignore_errors=True)
+                shutil.move(str(partial[0]), dest)
+                result["kept"] = str(dest)
+            else:
+                shutil.rmtree(partial[0], ignore_errors=True)
         return result
     result["pack"] = pack_report(out, run)
     if profile_out and profile_out.exists():
@@ -949,15 +971,18 @@ def print_result(r: dict) -> None:
     print(f"load average: {run['load_before']:.1f} before, {run['load_during']:.1f} max during, "
           f"{run['load_after']:.1f} after")
     if "failed" in r:
-        print(f"FAILED: {r['failed']} after {run['wall']:.1f} s, peak RSS {_mib(run['peak_rss'])} (eksaudit "
-              f"process {_mib(run['peak_main'])}, kernels {_mib(run['peak_kernels'])}), CPU {run['cpu']:.0f} s")
+        print(f"FAILED: {r['failed']} ({run['wall']:.0f} s), peak RSS {_mib(run['peak_rss'])} at {run['peak_at']:.0f} s "
+              f"(eksaudit process {_mib(run['peak_main'])} at {run['peak_main_at']:.0f} s, kernels "
+              f"{_mib(run['peak_kernels'])}), CPU {run['cpu']:.0f} s")
         if r.get("reached"):
             print("reached: " + ", ".join(f"{name} at {t:.0f} s" for name, t in r["reached"]))
+        if r.get("kept"):
+            print(f"kept: {r['kept']}")
         return
     p = r["pack"]
-    print(f"wall {run['wall']:.1f} s, CPU {run['cpu']:.1f} s (exit {run['exit']}), peak RSS {_mib(run['peak_rss'])} (eksaudit process "
-          f"{_mib(run['peak_main'])}, kernels {_mib(run['peak_kernels'])}, up to {run['max_procs']} processes, "
-          f"{run['samples']} samples)")
+    print(f"wall {run['wall']:.1f} s, CPU {run['cpu']:.1f} s (exit {run['exit']}), peak RSS {_mib(run['peak_rss'])} at "
+          f"{run['peak_at']:.0f} s (eksaudit process {_mib(run['peak_main'])} at {run['peak_main_at']:.0f} s, kernels "
+          f"{_mib(run['peak_kernels'])}, up to {run['max_procs']} processes, {run['samples']} samples)")
     print(f"per resource: {run['wall'] / e.resources * 1000:.2f} ms ({e.resources:,} resources)")
     print(f"findings: {p['findings']:,} {p['statuses']}" + (f"; CRASHED: {p['crashed']}" if p["crashed"] else ""))
     print(f"AWS calls: {p['aws_calls']:,}, moto CPU {run['moto_cpu']:.0f} s (most: {', '.join(f'{k} {v:,}' for k, v in p['aws_calls_by_op'])})")
@@ -980,7 +1005,7 @@ def print_result(r: dict) -> None:
 
 
 def markdown(results: list[dict]) -> str:
-    lines = ["| estate | wall (CPU) | per 1,000 resources | peak RSS (tree) | pack | findings | AWS calls | load avg "
+    lines = ["| estate | wall (CPU) | wall per resource | peak RSS (tree) | pack | findings | AWS calls | load avg "
              "(before/max) | slowest phases |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         e, run = r["estate"], r["run"]
@@ -988,12 +1013,12 @@ def markdown(results: list[dict]) -> str:
                 f"{e.images:,} images")
         load = f"{run['load_before']:.1f}/{run['load_during']:.1f}"
         if "failed" in r:
-            lines.append(f"| {what} | {r['failed'][:80]} after {run['wall']:.0f} s | | {_mib(run['peak_rss'])} | | | "
+            lines.append(f"| {what} | {r['failed'][:80]} | | {_mib(run['peak_rss'])} | | | "
                          f"| {load} | |")
             continue
         p = r["pack"]
         slow = ", ".join(f"{n} {s:.1f} s" for n, s in sorted(p["phases"], key=lambda x: -x[1])[:3])
-        lines.append(f"| {what} | {run['wall']:.1f} s ({run['cpu']:.0f} s) | {run['wall'] / e.resources * 1000:.0f} ms | "
+        lines.append(f"| {what} | {run['wall']:.1f} s ({run['cpu']:.0f} s) | {run['wall'] / e.resources * 1000:.1f} ms | "
                      f"{_mib(run['peak_rss'])} | {p['bytes'] / 2**20:,.0f} MiB, {p['files']:,} files | "
                      f"{p['findings']:,} | {p['aws_calls']:,} | {load} | {slow} |")
     return "\n".join(lines)
@@ -1123,12 +1148,19 @@ def main() -> None:
     ap.add_argument("--soup", choices=["on", "off", "both"], default="on",
                     help="off: experiment, skip nbconvert's BeautifulSoup pass over each page (skip_nbconvert_soup); "
                          "both: each estate with and without it (default on: eksaudit as it is)")
+    ap.add_argument("--checkout", help="measure the eksaudit of this checkout (default: the one holding this file)")
     a = ap.parse_args()
+    if a.checkout:
+        global CHECKOUT
+        CHECKOUT = Path(a.checkout).resolve()
     estates = [scale_estate(float(s)) for s in a.scale.split(",") if s.strip()]
     estates += [pods_estate(int(p)) for p in a.pods.split(",") if p.strip()]
     if a.keep:
         Path(a.keep).mkdir(parents=True, exist_ok=True)
     timings = has_timings_option()
+    commit = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, check=False).stdout.strip()
+    print(f"eksaudit: {CHECKOUT} at {commit or '?'}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}; `eksaudit run --timings`: {'yes' if timings else 'not yet'}",
           flush=True)
