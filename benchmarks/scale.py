@@ -51,6 +51,12 @@ A run over `--timeout` seconds or `--max-rss-gb` is killed and reported as such.
 stacks of every thread of the eksaudit process (not its kernels) every 10 ms and prints the hottest functions.
 
     python benchmarks/scale.py [--scale 1,10,100] [--pods 20000,200000] [--keep DIR] [--repeat N] [--profile]
+                               [--soup on|off|both] [--timeout 900] [--max-rss-gb 8] [--checkout DIR]
+
+`--checkout DIR` measures another checkout's eksaudit (its runs start in DIR, which `python -m` puts first on
+sys.path, and DIR is first on the kernels' PYTHONPATH). `--profile` attributes samples to phases by the runner's
+function names at the time of writing (collect_aws, run_checks, _in_parallel, write_viewers...): a renamed
+function moves its samples to "run.json, trend, other".
 
 Results go to benchmarks/RESULTS.md by hand; nothing here asserts a time.
 """
@@ -776,12 +782,13 @@ def eksaudit_command(args: list[str], child: dict) -> list[str]:
     """`python -m eksaudit.cli ARGS`, or through `child_main` here when profiling or experimenting."""
     if not child:
         return [sys.executable, "-m", "eksaudit.cli", *args]
-    return [sys.executable, str(Path(__file__).resolve()), "--_child", json.dumps(child), "--", *args]
+    return [sys.executable, str(Path(__file__).resolve()), "--_child", json.dumps({**child, "checkout": str(CHECKOUT)}),
+            "--", *args]
 
 
 def has_timings_option() -> bool:
     out = subprocess.run([sys.executable, "-m", "eksaudit.cli", "run", "--help"], capture_output=True, text=True,
-                         env=child_env(), check=False).stdout
+                         env=child_env(), cwd=CHECKOUT, check=False).stdout
     return "--timings" in out
 
 
@@ -804,7 +811,8 @@ def run_eksaudit(moto: Moto, snapshots: dict[str, Path], out: Path, a: argparse.
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start_wall = time.time()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(eksaudit_command(args, child), env=child_env(), stdout=subprocess.PIPE,
+    # cwd: `python -m` puts the working folder first on sys.path, before PYTHONPATH
+    proc = subprocess.Popen(eksaudit_command(args, child), env=child_env(), cwd=CHECKOUT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     loads = []
     with TreeSampler(proc.pid, limit_bytes=int(a.max_rss_gb * 2**30), timeout=a.timeout) as sampler:
@@ -1080,6 +1088,7 @@ def child_main(options: dict, argv: list[str]) -> int:
     functions most often on a busy stack (inclusive) and on top (self)."""
     if options.get("no_soup"):
         skip_nbconvert_soup()
+    sys.path.insert(0, options["checkout"])  # ahead of the checkout holding this file
     from eksaudit import cli
 
     if not options.get("profile"):
