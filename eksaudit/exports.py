@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import __version__, clock
 from .findings import COLUMNS
+from .frames import records, rows
 
 OCSF_VERSION = "1.3.0"
 # Compliance Finding, in the Findings category; every finding is reported as created by this run.
@@ -46,18 +47,6 @@ def normalised(findings: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _rows(table: pd.DataFrame):
-    """The rows of a normalised table as tuples of str, column by column through plain lists (pandas' own
-    row and record iteration boxes every cell on its way out, which dominated a large run's exports)."""
-    return zip(*(table[c].tolist() for c in table.columns))
-
-
-def records(table: pd.DataFrame) -> list[dict]:
-    """`table.to_dict(orient="records")` of a normalised table, without pandas' per-cell conversion."""
-    columns = list(table.columns)
-    return [dict(zip(columns, row)) for row in _rows(table)]
-
-
 def write_csv(findings: pd.DataFrame, path: Path) -> Path:
     import csv
 
@@ -65,7 +54,7 @@ def write_csv(findings: pd.DataFrame, path: Path) -> Path:
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(df.columns)
-        writer.writerows([_csv_safe(v) if v.startswith(_FORMULA_START) else v for v in row] for row in _rows(df))
+        writer.writerows([_csv_safe(v) if v.startswith(_FORMULA_START) else v for v in row] for row in rows(df))
     return path
 
 

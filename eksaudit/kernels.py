@@ -10,6 +10,7 @@ loop of the thread that made them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 import threading
@@ -222,16 +223,10 @@ def _register_engine() -> None:
     papermill_engines.register(ENGINE, WarmKernelEngine)
 
 
-_register_engine_once = threading.Lock()
-_registered = False
-
-
+@functools.cache
 def ensure_engine() -> None:
-    global _registered
-    with _register_engine_once:
-        if not _registered:
-            _register_engine()
-            _registered = True
+    """Register the engine once per process (two threads racing both register the same class: harmless)."""
+    _register_engine()
 
 
 class NotebookPool:

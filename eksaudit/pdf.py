@@ -168,12 +168,6 @@ def _print_all(chromium: str, jobs: list[tuple[Path, Path]]) -> list[Path]:
         return [printer.print_pdf(html, out) for html, out in jobs]
 
 
-def print_pdf(chromium: str, html: Path, out: Path, timeout: float = 180) -> Path:
-    """Print one HTML file to PDF in a throw-away browser (several pages: use one `Printer`)."""
-    with Printer(chromium, timeout) as printer:
-        return printer.print_pdf(html, out)
-
-
 _MAIN = re.compile(r"<main>(.*)</main>", re.S)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .domains import pages
 from .findings import SEVERITIES, STATUSES
+from .frames import records
 
 STATUS_STYLE = {"FAIL": ("#b00020", "#fff"), "ERROR": ("#6a1b9a", "#fff"), "MANUAL": ("#e65100", "#fff"),
                 "WAIVED": ("#546e7a", "#fff"), "NOT_APPLICABLE": ("#e0e0e0", "#222"), "PASS": ("#1b5e20", "#fff")}
@@ -218,9 +219,8 @@ def table(df: pd.DataFrame, columns: list[str] | None = None, max_rows: int | No
 
     head = "".join(th(c) for c in columns)
     body = []
-    names = list(shown.columns)
     # Rows through plain lists: pandas' record iteration converts every cell on its own, the cost of a long table.
-    for rec in (dict(zip(names, row)) for row in zip(*(shown[c].tolist() for c in names))):
+    for rec in records(shown):
         cells = []
         for col in columns:
             val = rec.get(col)

@@ -135,12 +135,17 @@ def values(column: pd.Series) -> list:
     return [_native(v) for v in out] if any(isinstance(v, np.generic) for v in out) else out
 
 
+def rows(df: pd.DataFrame) -> Iterator[tuple]:
+    """The rows of `df` as tuples of the values `records` holds, read column by column (see `values`)."""
+    return zip(*(values(df.iloc[:, i]) for i in range(df.shape[1])))
+
+
 def records(df: pd.DataFrame) -> list[dict]:
     """`df.to_dict("records")`, built column by column (see `values`): the same dicts, without boxing each cell."""
     names = list(df.columns)
     if not names:
         return [{} for _ in range(len(df))]
-    return [dict(zip(names, row)) for row in zip(*(values(df.iloc[:, i]) for i in range(len(names))))]
+    return [dict(zip(names, row)) for row in rows(df)]
 
 
 def inputs_of(frame_name: str) -> tuple[str, ...]:
