@@ -141,6 +141,7 @@ class WarmKernel:
         self.cwd = cwd
         self.manager_class = kernel_manager_class(sockets, kernels)
         self.km = None
+        self.kc = None
 
     def start(self, warm_up: str = WARM_UP) -> None:
         from jupyter_core.utils import run_sync
@@ -156,15 +157,25 @@ class WarmKernel:
 
         run_sync(self._run_code)(code)
 
+    async def _client(self):
+        """The kernel's client, opened once and kept: a new client waits for the kernel to answer and for its
+        output channel to connect (jupyter_client polls that channel for 0.2 s), twice per notebook otherwise."""
+        if self.kc is None:
+            kc = self.km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=START_TIMEOUT)
+            except BaseException:
+                kc.stop_channels()
+                raise
+            kc.allow_stdin = False
+            self.kc = kc
+        return self.kc
+
     async def _run_code(self, code: str) -> None:
-        kc = self.km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=START_TIMEOUT)
-            reply = await kc.execute_interactive(code, store_history=False, allow_stdin=False,
-                                                 output_hook=lambda _msg: None, timeout=START_TIMEOUT)
-        finally:
-            kc.stop_channels()
+        kc = await self._client()
+        reply = await kc.execute_interactive(code, store_history=False, allow_stdin=False,
+                                             output_hook=lambda _msg: None, timeout=START_TIMEOUT)
         content = reply["content"]
         if content.get("status") != "ok":
             raise KernelError(f"{content.get('ename', 'error')}: {content.get('evalue', '')}")
@@ -181,7 +192,7 @@ class WarmKernel:
 
         self.run_code(RESET + "\n" + prelude)
         executed = papermill.execute_notebook(str(source), None, parameters=parameters, kernel_name="python3",
-                                              engine_name=ENGINE, km=self.km, progress_bar=False,
+                                              engine_name=ENGINE, km=self.km, kc=self.kc, progress_bar=False,
                                               log_output=False, iopub_timeout=IOPUB_TIMEOUT,
                                               raise_on_iopub_timeout=True, start_timeout=START_TIMEOUT)
         nbformat.write(executed, str(out))
@@ -191,6 +202,9 @@ class WarmKernel:
         """Stop the kernel at once: it is idle, and nothing it could still say is wanted."""
         from jupyter_core.utils import run_sync
 
+        if self.kc is not None:
+            self.kc.stop_channels()
+            self.kc = None
         if self.km is not None and self.km.has_kernel:
             run_sync(self.km.shutdown_kernel)(now=True)
 
@@ -211,13 +225,15 @@ def _register_engine() -> None:
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
             kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            kc = kwargs.pop("kc", None)
             client = PapermillNotebookClient(nb_man, timeout=execution_timeout, startup_timeout=start_timeout,
                                              kernel_name=kernel_name, log=logger, log_output=log_output,
                                              stdout_file=stdout_file, stderr_file=stderr_file, **kwargs)
+            client.kc = kc  # the kernel's open client: nbclient makes (and waits for) a new one only without
             try:
                 return client.execute()
             finally:
-                if client.kc is not None:
+                if client.kc is not None and client.kc is not kc:
                     client.kc.stop_channels()
 
     papermill_engines.register(ENGINE, WarmKernelEngine)
