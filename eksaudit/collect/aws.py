@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import botocore.exceptions
 
@@ -68,6 +70,56 @@ def partition(region: str) -> str | None:
         return None
 
 
+def run_jobs(jobs: list[tuple[tuple, object]], run: Callable[[object, Callable[[tuple, object], None]], None],
+             workers: int) -> None:
+    """Run (priority, job) pairs on `workers` threads, lowest priority first; `run(job, add)` may add jobs.
+
+    Returns when no job is queued or running; the first exception raised by a job is raised here, after the
+    running ones end (no new one starts). Daemon threads: a Ctrl-C in the caller leaves them to end alone.
+    """
+    heap = [(p, n, job) for n, (p, job) in enumerate(jobs)]
+    heapq.heapify(heap)
+    counter = itertools.count(len(heap))
+    cond = threading.Condition()
+    running = 0
+    failures: list[BaseException] = []
+
+    def add(p: tuple, job: object) -> None:
+        with cond:
+            heapq.heappush(heap, (p, next(counter), job))
+            cond.notify()
+
+    def work() -> None:
+        nonlocal running
+        while True:
+            with cond:
+                while not heap and running and not failures:
+                    cond.wait()
+                if not heap or failures:
+                    cond.notify_all()
+                    return
+                _, _, job = heapq.heappop(heap)
+                running += 1
+            try:
+                run(job, add)
+            except BaseException as exc:  # handed to the caller
+                with cond:
+                    failures.append(exc)
+            finally:
+                with cond:
+                    running -= 1
+                    cond.notify_all()
+
+    threads = [threading.Thread(target=work, name=f"eksaudit-collect-{i}", daemon=True)
+               for i in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        raise failures[0]
+
+
 def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | None = None,
                 steps: list[Step] | None = None, pool=None, workers: int = WORKERS) -> dict:
     """Collect every step of the plan; returns {"account": id, "clusters": {name: region} (all described),
@@ -82,7 +134,8 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
     results: dict[tuple, list[tuple[str, dict, dict]]] = {}  # (service, op) -> [(region, params, data)]
     account = ""
 
-    def run_one(s: Step, region: str, params: dict) -> None:
+    def run_one(s: Step, region: str, params: dict) -> int | None:
+        """One call, recorded; the index of its result among its step's results, None when it gave none."""
         scope_region = "" if s.scope == "global" else region
         cluster = str(params.get(s.cluster_param, "")) if s.cluster_param else ""
         started = now()
@@ -101,14 +154,14 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
             data = redact_aws(data, s.service, s.operation, store.redactor)
         store.record(source="aws", service=s.service, operation=s.operation, params=params, account=account,
                      region=scope_region, cluster=cluster, data=data, error=error, started=started)
-        if data is not None:
-            with lock:
-                results.setdefault(s.key, []).append((region, params, data))
+        if data is None:
+            return None
+        with lock:
+            got = results.setdefault(s.key, [])
+            got.append((region, params, data))
+            return len(got) - 1
 
     lock = threading.Lock()
-    depth: dict[tuple, int] = {}
-    for s in steps:
-        depth[s.key] = depth.get(s.parent, -1) + 1 if s.parent else 0
     selected = list(target.regions)
 
     # Identity first (every entry carries the account id), then the enabled regions the inventory covers.
@@ -135,26 +188,41 @@ def collect_aws(target: AwsTarget, store: EvidenceStore, clusters: list[str] | N
     inventory_regions = selected + [r for r in enabled if r not in selected]
     regions_of = {"global": selected[:1], "region": selected}
 
-    with ThreadPoolExecutor(workers) as ex:
-        for level in range(max(depth.values()) + 1):
-            jobs = []
-            for s in steps:
-                if depth[s.key] != level or s in first:
+    def regions(s: Step) -> list[str]:
+        return inventory_regions if s.inventory and s.scope == "region" else regions_of[s.scope]
+
+    order = {s.key: i for i, s in enumerate(steps)}
+    depth: dict[tuple, int] = {}
+    children: dict[tuple, list[Step]] = {}
+    for s in steps:
+        depth[s.key] = depth.get(s.parent, -1) + 1 if s.parent else 0
+        if s.parent and s not in first:
+            children.setdefault(s.parent, []).append(s)
+
+    def priority(s: Step, region: str, parent: int = 0, fan: int = 0) -> tuple:
+        # Shallow steps first, and the selected regions' reads before the other regions' inventory (each of
+        # those needs a client of its own, 34 on AWS, made one at a time). With one worker this is the plan's
+        # order level by level, which tests with botocore's Stubber rely on.
+        return (depth[s.key], region not in selected, order[s.key], regions(s).index(region), parent, fan)
+
+    def run_job(job: tuple, add: Callable[[tuple, tuple], None]) -> None:
+        s, region, params = job
+        seq = run_one(s, region, params)
+        if seq is None:
+            return
+        data = results[s.key][seq][2]
+        for child in children.get(s.key, []):
+            if region not in regions(child):
+                continue
+            for fan, p in enumerate(child.fanout(data, region, params)):
+                named = p.get(child.cluster_param) if child.cluster_param else None
+                if child.cluster_param and clusters and not child.inventory and named not in clusters:
                     continue
-                regions = inventory_regions if s.inventory and s.scope == "region" else regions_of[s.scope]
-                for region in regions:
-                    if s.parent is None:
-                        jobs.append((s, region, {}))
-                        continue
-                    for parent_region, parent_params, data in results.get(s.parent, []):
-                        if parent_region != region:
-                            continue
-                        for params in s.fanout(data, region, parent_params):
-                            if (s.cluster_param and clusters and not s.inventory
-                                    and params.get(s.cluster_param) not in clusters):
-                                continue
-                            jobs.append((s, region, params))
-            list(ex.map(lambda j: run_one(*j), jobs))
+                add(priority(child, region, seq, fan), (child, region, p))
+
+    # A call starts as soon as the call it depends on has answered, not when its whole level has.
+    run_jobs([(priority(s, region), (s, region, {})) for s in steps if depth[s.key] == 0 and s not in first
+              for region in regions(s)], run_job, workers)
 
     found = {}
     for region, _, data in results.get(("eks", "DescribeCluster"), []):
