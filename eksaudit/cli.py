@@ -195,7 +195,6 @@ def cmd_collect(a: argparse.Namespace) -> int:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from .collect.run import collect
     from .runner import new_run_id, run_pack
 
     params = _params(a.param, a.checks_dir)
@@ -214,6 +213,8 @@ def cmd_run(a: argparse.Namespace) -> int:
                                       run_id=run_id, fail_on=a.fail_on, checks_dir=a.checks_dir, **options)
             _warn_no_kubernetes(pack / "evidence")
         else:
+            from .collect.run import collect  # botocore and the plan: not needed to re-analyse evidence
+
             target, source = _target(a)
             files = _attachments(a)
             key = options["sign_key"]
