@@ -58,6 +58,19 @@ def write_csv(findings: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def write_table_csv(df: pd.DataFrame, path: Path) -> Path:
+    """Any table (an image inventory) as CSV: every value as text, "" for none, formulas guarded as in
+    findings.csv (image names and tags come from the clusters)."""
+    import csv
+
+    text = df.astype(object).fillna("").astype(str).astype(object)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(df.columns)
+        writer.writerows([_csv_safe(v) for v in row] for row in rows(text))
+    return path
+
+
 def write_json(findings: pd.DataFrame, path: Path) -> Path:
     write_json_array(records(normalised(findings)), path)
     return path

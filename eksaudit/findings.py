@@ -10,6 +10,9 @@ from .domains import IDS
 WAIVER_COLUMNS = ["waiver_justification", "waiver_approver", "waiver_expires"]
 COLUMNS = ["run_id", "account_id", "region", "cluster", "domain", "check_id", "title", "severity", "status",
            "resource_type", "resource_id", "reason", "remediation", "evidence", *WAIVER_COLUMNS]
+# The columns a page shows (run.json gives the run and account, the catalog each check's title and remediation):
+# what a run's kernels are given.
+PAGE_COLUMNS = [c for c in COLUMNS if c not in ("run_id", "account_id", "title", "remediation")]
 STATUSES = ["FAIL", "ERROR", "MANUAL", "WAIVED", "NOT_APPLICABLE", "PASS"]
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 # The statuses a reader must look at; pages list every such row and count the rest.

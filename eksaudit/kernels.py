@@ -307,21 +307,29 @@ class NotebookPool:
                 self._finished += 1
                 self._changed.set()
 
-    def share_findings(self, table, pack: Path) -> str:
-        """Hand the run's findings to the kernels: one pickle per domain in this pool's private folder (0700,
-        removed with the pool, never in the pack). Returns the prelude that points a kernel's
-        `eksaudit.notebook.load_findings` at them, so a notebook reads its domain's rows and nothing else,
-        without parsing findings.json."""
+    def share_findings(self, table, pack: Path, tables: dict | None = None) -> str:
+        """Hand the kernels what the run computed: its findings as one pickle per domain, in the columns pages
+        show (findings.PAGE_COLUMNS), and `tables` (name -> DataFrame, e.g. views.images.tables), each a pickle
+        in this pool's private folder (0700, removed with the pool, never in the pack). Returns the prelude that
+        points a kernel's `eksaudit.notebook` at them, so that a notebook reads its domain's rows and tables and
+        nothing else, without parsing findings.json or the evidence again."""
+        from .findings import PAGE_COLUMNS
+
         folder = Path(self._sockets.name) / "findings"
         folder.mkdir()
-        files = {}
+        files, shared = {}, {}
+        table = _each_value_once(table[PAGE_COLUMNS])
         parts = dict(iter(table.groupby("domain", sort=False))) if len(table) else {}
         for i, domain in enumerate(sorted(set(parts) | {d.id for d in DOMAINS})):
             path = folder / f"{i}.pkl"
             parts.get(domain, table.iloc[0:0]).to_pickle(path)
             files[domain] = str(path)
+        for i, (name, frame) in enumerate(sorted((tables or {}).items())):
+            path = folder / f"t{i}.pkl"
+            frame.to_pickle(path)
+            shared[name] = str(path)
         return (f"import eksaudit.notebook as _eksaudit_nb\n"
-                f"_eksaudit_nb.use_shared_findings({str(pack.resolve())!r}, {files!r})\n"
+                f"_eksaudit_nb.use_shared_findings({str(pack.resolve())!r}, {files!r}, {shared!r})\n"
                 f"del _eksaudit_nb")
 
     def run(self, jobs: list) -> None:
@@ -355,6 +363,20 @@ class NotebookPool:
             self._lock_file.close()
             self._sockets.cleanup()
             self._cwd_guard.__exit__(exc_type, exc, tb)
+
+
+def _each_value_once(table):
+    """The findings with each column's equal values as one string object. A normalised table holds a string per
+    cell and pickle keeps what it is given; here statuses, check IDs, clusters and repeated reasons unpickle as
+    one object each, and a row costs little more than a pointer per column in the kernel that reads it."""
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    for col in table.columns:
+        codes, uniques = pd.factorize(table[col], use_na_sentinel=False)
+        out[col] = pd.Series(np.asarray(uniques, dtype=object)[codes], index=table.index, dtype=object)
+    return pd.DataFrame(out)
 
 
 def _from_live_threads(record) -> bool:

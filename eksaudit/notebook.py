@@ -23,21 +23,31 @@ class Context:
     evidence: Evidence | None
     checks: dict[str, Check]
     run: dict
+    run_dir: str = ""
 
 
-# Set by `eksaudit run` in its kernels (kernels.NotebookPool.share_findings): the run's findings as one pickle
-# per domain in the run's private folder, so that a page reads its own domain's rows, already parsed.
-_SHARED: dict[str, dict[str, str]] = {}
+# Set by `eksaudit run` in its kernels (kernels.NotebookPool.share_findings): pickles in the run's private folder,
+# so that a page reads what the run already computed instead of parsing findings.json or the evidence again.
+# "findings": domain -> that domain's findings, in the columns pages show (findings.PAGE_COLUMNS);
+# "tables": name -> a table a page shows beyond the findings (e.g. views.images.INVENTORY).
+_SHARED: dict[str, dict[str, dict[str, str]]] = {}
 
 
-def use_shared_findings(run_dir: str, files: dict[str, str]) -> None:
+def use_shared_findings(run_dir: str, files: dict[str, str], tables: dict[str, str] | None = None) -> None:
     _SHARED.clear()
-    _SHARED[str(Path(run_dir).resolve())] = files
+    _SHARED[str(Path(run_dir).resolve())] = {"findings": files, "tables": tables or {}}
+
+
+def shared_table(run_dir: str | Path, name: str) -> pd.DataFrame | None:
+    """The table `name` the run shared with this kernel, or None (no run, or a notebook opened by hand)."""
+    path = (_SHARED.get(str(Path(run_dir).resolve())) or {}).get("tables", {}).get(name) if run_dir else None
+    return pd.read_pickle(path) if path else None
 
 
 def load_findings(run_dir: str | Path, domain: str | None = None) -> pd.DataFrame:
-    """A run's findings (every value a string, as in findings.json), or one domain's."""
-    files = _SHARED.get(str(Path(run_dir).resolve()))
+    """A run's findings (every value a string, as in findings.json), or one domain's. In a run's kernel, only the
+    columns pages show (findings.PAGE_COLUMNS: title and remediation come from the catalog)."""
+    files = (_SHARED.get(str(Path(run_dir).resolve())) or {}).get("findings")
     if files:
         if domain is not None:
             return pd.read_pickle(files[domain]) if domain in files else _empty(files)
@@ -83,7 +93,7 @@ def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters
         findings = findings[findings["cluster"].isin(list(clusters) + [""])]
     findings = findings[findings["severity"].map(SEVERITY_RANK) >= SEVERITY_RANK[severity_floor]]
     checks = {k: c for k, c in load().items() if domain == "all" or c.domain == domain}
-    return Context(domain, findings.reset_index(drop=True), evidence, checks, run)
+    return Context(domain, findings.reset_index(drop=True), evidence, checks, run, run_dir)
 
 
 def show_overview(ctx: Context) -> None:

@@ -18,10 +18,12 @@ from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
 from .evidence import Evidence, check_evidence_folder, signing_note
 from .findings import SEVERITIES, at_or_above
+from .frames import Frames
 from .kernels import KERNEL_OPTIONS, Kernels, NotebookPool, WarmKernel, ensure_engine, pool_size
 from .not_audited import not_audited, unverified_checks
 from .pack import write_manifest
 from .progress import Progress
+from .views import pack_tables
 
 DOMAIN_NOTEBOOKS = [d.notebook for d in DOMAINS]
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -189,7 +191,10 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             ev = Evidence(tmp / "evidence")
             ev.check_readable()
             org_checks = use_checks_dir(checks_dir)
-            findings = run_checks(ev, params or {}, run_id=run_id)
+            frames = Frames(ev)
+            findings = run_checks(ev, params or {}, run_id=run_id, frames=frames)
+            shown = pack_tables(frames, tmp)  # for the kernels, from the frames the checks built
+            ev.on_read, frames = None, None  # the frames go (the evidence held them through its read hook)
             findings, waived = waivers.apply(findings, accepted, ev.collected_at.date())
         with progress.phase("findings"):
             table = exports.normalised(findings)
@@ -210,7 +215,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             run["trend"] = trend.write(tmp, Path(history) if history else out.parent, run, findings, exclude=[out])
             (tmp / "run.json").write_text(json.dumps(run, indent=1, default=str))
             (tmp / "notebooks").mkdir()
-            cache = pool.share_findings(table, tmp)
+            cache = pool.share_findings(table, tmp, shown)
         subtitle = f"account {ev.account or '?'} · run {run_id}"
         header = print_header(ev.account, run_id, started)
         nb_params = {"run_dir": str(tmp.resolve()),

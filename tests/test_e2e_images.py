@@ -50,12 +50,34 @@ def test_demo_images(demo_pack, row):
     assert_expected(demo_pack[1], *row)
 
 
-def test_images_page_shows_inventory_and_benchmarks(demo_pack):
+def test_images_page_lists_images_needing_attention_counts_the_rest_and_shows_benchmarks(demo_pack):
     html = (demo_pack[0] / "images.html").read_text()
     from eksaudit.render import TABLE_SCRIPT
 
     assert "Image inventory" in html and 'class="ek-sortable"' in html and TABLE_SCRIPT in html
-    for text in ("legacy/web:migrate", "docker.io/library/python:3.8-slim", "quay.io", "payments/api:1.4.1",
-                 "not running",
-                 "kube-bench-legacy-weak.json", "CronJob", "containerd"):
+    inventory = html[html.index('id="Image-inventory"'):html.index('id="Benchmark-runs"')]
+    for text in ("legacy/web:migrate", "docker.io/library/python:3.8-slim", "quay.io", "IMG-05 FAIL",
+                 "Running images, counted per cluster and registry", "ECR images nothing runs", "image-inventory.csv"):
+        assert text in inventory, text
+    assert "payments/api" not in inventory  # the hardened images pass: counted, not named
+    for text in ("kube-bench-legacy-weak.json", "CronJob", "containerd"):
         assert text in html, text
+
+
+def test_the_pack_exports_every_image(demo_pack):
+    import csv
+
+    from eksaudit.evidence import Evidence
+    from eksaudit.frames import Frames
+    from eksaudit.views.images import COLUMNS, inventory
+
+    pack = demo_pack[0]
+    with open(pack / "image-inventory.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == COLUMNS
+    expected = inventory(Frames(Evidence(pack / "evidence"))).astype(str).values.tolist()
+    assert rows[1:] == expected  # what the page counts, row for row
+    by_image = {r[0].rsplit("/", 2)[-1] if "/" in r[0] else r[0]: dict(zip(COLUMNS, r)) for r in rows[1:]}
+    assert by_image["api:1.4.1"]["where_it_runs"] == "not running"
+    assert by_image["web:migrate"]["critical"] == "1" and by_image["web:migrate"]["clusters"] == WEAK
+    assert "image-inventory.csv" in (pack / "manifest.json").read_text()

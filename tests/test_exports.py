@@ -134,6 +134,13 @@ def test_csv_and_json_keep_the_schema(tmp_path):
     assert exact[1]["resource_id"] == rows[1]["resource_id"]
 
 
+def test_a_table_export_writes_every_value_as_text_and_defuses_formulas(tmp_path):
+    df = pd.DataFrame({"image": ["=cmd|' /C calc'!A0:1", "app:1"], "critical": ["", 2], "pushed": [None, "x"]})
+    exports.write_table_csv(df, tmp_path / "t.csv")
+    back = list(csv.reader(io.StringIO((tmp_path / "t.csv").read_text())))
+    assert back == [["image", "critical", "pushed"], ["'=cmd|' /C calc'!A0:1", "", ""], ["app:1", "2", "x"]]
+
+
 @pytest.mark.parametrize("bad", [{"class_uid": 2001}, {"time": "yesterday"}, {"compliance": {}}])
 def test_validator_catches_broken_events(bad):
     """Control: the validator above really rejects what it should."""

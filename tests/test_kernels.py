@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from eksaudit import exports, notebook
+from eksaudit.findings import PAGE_COLUMNS
 from eksaudit.kernels import NotebookPool, WarmKernel, ensure_engine
 
 
@@ -62,24 +63,50 @@ def test_a_failing_notebook_ends_the_run_and_every_kernel(tmp_path):
 
 
 def test_kernels_read_their_domains_findings_from_the_runs_private_copy(tmp_path):
-    rows = [{"check_id": "IAM-01", "domain": "iam", "status": "FAIL"},
+    def prod() -> str:
+        return "".join(["pro", "d"])  # equal values, each its own object, as findings built row by row are
+
+    rows = [{"check_id": "IAM-01", "domain": "iam", "status": "FAIL", "remediation": "long words " * 20,
+             "cluster": prod()},
             {"check_id": "NET-01", "domain": "network", "status": "PASS"},
-            {"check_id": "IAM-02", "domain": "iam", "status": "PASS"}]
+            {"check_id": "IAM-02", "domain": "iam", "status": "PASS", "remediation": "long words " * 20,
+             "cluster": prod()}]
     table = exports.normalised(pd.DataFrame(rows))
     exports.write_json(table, tmp_path / "findings.json")
+    inventory = pd.DataFrame({"image": ["a", "b"], "critical": [1, 0]})
     with NotebookPool(tmp_path, 1) as pool:
-        prelude = pool.share_findings(table, tmp_path)
+        prelude = pool.share_findings(table, tmp_path, {"images.inventory": inventory})
         private = Path(pool._sockets.name)
         exec(prelude, {})  # what each kernel runs before a notebook, here in this process
         try:
             iam = notebook.load_findings(tmp_path, "iam")
             everything = notebook.load_findings(tmp_path)
             logging = notebook.load_findings(tmp_path, "logging")
+            shared = notebook.shared_table(tmp_path, "images.inventory")
+            missing = notebook.shared_table(tmp_path, "network.nothing")
         finally:
             notebook._SHARED.clear()
         pool.run([])
     assert iam["check_id"].tolist() == ["IAM-01", "IAM-02"] and logging.empty
+    # Pages are given the columns they show (titles and remediation come from the catalog) ...
+    assert list(everything.columns) == PAGE_COLUMNS
     from_json = notebook.load_findings(tmp_path)  # the same rows as findings.json gives a notebook
-    pd.testing.assert_frame_equal(everything, from_json)
+    pd.testing.assert_frame_equal(everything, from_json[PAGE_COLUMNS])
+    # ... with each column's equal values one object: a kernel holds a pointer per cell, not a string
+    assert iam["cluster"].iloc[0] is iam["cluster"].iloc[1] and table["cluster"].iloc[0] is not table["cluster"].iloc[2]
+    pd.testing.assert_frame_equal(shared, inventory)
+    assert missing is None and notebook.shared_table(tmp_path, "images.inventory") is None  # the run is over
     assert not private.exists(), "the private copy goes with the pool"
     assert json.loads((tmp_path / "findings.json").read_text())[0]["check_id"] == "IAM-01"
+
+
+def test_the_summary_shows_titles_from_the_catalog_when_given_the_page_columns(monkeypatch):
+    from eksaudit.checks import load
+    from eksaudit.views import summary
+
+    shown: list[str] = []
+    monkeypatch.setattr(summary, "show_html", shown.append)
+    row = {c: "" for c in PAGE_COLUMNS} | {"check_id": "IAM-01", "domain": "iam", "status": "FAIL",
+                                           "severity": "high", "resource_id": "arn:x"}
+    summary.show_top_risks(summary.Summary({}, pd.DataFrame([row], columns=PAGE_COLUMNS)))
+    assert load()["IAM-01"].title in shown[0]

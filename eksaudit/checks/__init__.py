@@ -341,12 +341,13 @@ def collector_paused() -> Iterator[None]:
 
 
 def run_checks(ev: Evidence, params: dict | None = None, run_id: str = "", domains: list[str] | None = None,
-               ids: list[str] | None = None) -> pd.DataFrame:
-    """Every selected check over one evidence folder: the findings DataFrame."""
+               ids: list[str] | None = None, frames: Frames | None = None) -> pd.DataFrame:
+    """Every selected check over one evidence folder: the findings DataFrame. `frames`: built over `ev` by the
+    caller, which then keeps what the checks built (the runner's pages read some of it)."""
     catalog = load()
     params = {**default_params(), **(params or {})}
     with collector_paused():
-        frames = Frames(ev)
+        frames = frames if frames is not None else Frames(ev)
         parts = [run_check(ev, frames, c, params, run_id) for c in catalog.values()
                  if (not domains or c.domain in domains) and (not ids or c.id in ids)]
         if not parts:

@@ -105,8 +105,12 @@ def show_top_risks(s: Summary, n: int = 15) -> None:
     f = s.findings[s.findings["status"] == "FAIL"]
     f = f.assign(_r=-f["severity"].map(SEVERITY_RANK)).sort_values(["_r", "check_id"], kind="stable").drop(columns="_r")
     cols = ["severity", "check_id", "title", "cluster", "resource_id", "reason"]
-    page = {c.id: f"{c.domain}.html#{c.id}" for c in load().values()}
-    show_html(render.table(f.head(n), cols, links={"check_id": lambda r: page.get(r["check_id"], "")})
+    catalog = load()
+    page = {c.id: f"{c.domain}.html#{c.id}" for c in catalog.values()}
+    f = f.head(n)
+    if "title" not in f.columns:  # a run's kernel is given the columns pages show: titles come from the catalog
+        f = f.assign(title=[catalog[i].title if i in catalog else "" for i in f["check_id"]])
+    show_html(render.table(f, cols, links={"check_id": lambda r: page.get(r["check_id"], "")})
              if len(f) else "<p>No failures.</p>")
 
 
