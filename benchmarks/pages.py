@@ -5,13 +5,16 @@ and HTML size per notebook, over a kept pack (e.g. `benchmarks/scale.py --scale 
 
 The findings (and, where the checkout has them, the tables pages show beyond findings) are computed from the
 pack's evidence and shared as `eksaudit run` shares them (`NotebookPool.share_findings`); each notebook's code
-cells then run in a child process after the kernels' warm-up imports, with IPython's display counting bytes.
+cells then run in a child process after the kernels' warm-up imports, with IPython's display counting bytes and
+the evidence manifest's parses counted (`manifest_reads`: 0 when a page reads only what the run shared) and the
+page's HTML hashed (`html_sha256`: equal across two checkouts when they show the same page).
 Peak memory is the child's VmHWM (Linux): `ru_maxrss` survives exec and would report this process's. To compare
 two versions, run it with each checkout first on PYTHONPATH, alternately, and note the load average.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import subprocess
@@ -40,10 +43,26 @@ def child(name: str, pack: str, prelude: str) -> dict:
     from eksaudit.kernels import WARM_UP
 
     exec(WARM_UP, {})
+    import eksaudit.evidence
+
+    manifests = {"read": 0}
+    read_manifest = eksaudit.evidence._read_manifest
+
+    def counted(root):
+        manifests["read"] += 1
+        return read_manifest(root)
+
+    eksaudit.evidence._read_manifest = counted
     warm, cpu0, wall0 = peak_mb(), time.process_time(), time.perf_counter()
     shown = {"bytes": 0}
-    IPython.display.display = lambda obj, *a, **k: shown.__setitem__(
-        "bytes", shown["bytes"] + len(getattr(obj, "data", "") or ""))
+    digest = hashlib.sha256()
+
+    def display(obj, *a, **k):
+        data = getattr(obj, "data", "") or ""
+        shown["bytes"] += len(data)
+        digest.update(data.encode() if isinstance(data, str) else repr(data).encode())
+
+    IPython.display.display = display
     exec(Path(prelude).read_text(), {})
     notebook = nbformat.read(Path(eksaudit.__file__).parent.parent / "notebooks" / f"{name}.ipynb", 4)
     namespace: dict = {}
@@ -59,7 +78,8 @@ def child(name: str, pack: str, prelude: str) -> dict:
                       "html_mb": round((shown["bytes"] - before) / 2**20, 2)})
     return {"notebook": name, "cpu_s": round(time.process_time() - cpu0, 2),
             "wall_s": round(time.perf_counter() - wall0, 2), "warm_mb": round(warm), "peak_mb": round(peak_mb()),
-            "html_mb": round(shown["bytes"] / 2**20, 2),
+            "html_mb": round(shown["bytes"] / 2**20, 2), "manifest_reads": manifests["read"],
+            "html_sha256": digest.hexdigest()[:12],
             "slowest": sorted(cells, key=lambda c: -c["cpu_s"])[:3]}
 
 
@@ -76,16 +96,18 @@ def main(pack: str, names: list[str]) -> None:
         from eksaudit.frames import Frames
 
         frames = Frames(ev)
-        table = exports.normalised(run_checks(ev, {}, frames=frames))
+        findings = run_checks(ev, {}, frames=frames)
     else:
-        table = exports.normalised(run_checks(ev, {}))
+        findings = run_checks(ev, {})
+    table = exports.normalised(findings)
     checked = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         tables = {}
         if frames is not None:
             from eksaudit.views import pack_tables
 
-            tables = pack_tables(frames, Path(tmp))
+            with_findings = "findings" in inspect.signature(pack_tables).parameters  # every page's tables
+            tables = pack_tables(frames, Path(tmp), *([findings] if with_findings else []))
         print(json.dumps({"checks_cpu_s": round(checked - started, 2),
                           "page_tables_cpu_s": round(time.process_time() - checked, 2)}))
         pool = NotebookPool.__new__(NotebookPool)  # only its private folder is needed here

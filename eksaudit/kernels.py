@@ -308,29 +308,9 @@ class NotebookPool:
                 self._changed.set()
 
     def share_findings(self, table, pack: Path, tables: dict | None = None) -> str:
-        """Hand the kernels what the run computed: its findings as one pickle per domain, in the columns pages
-        show (findings.PAGE_COLUMNS), and `tables` (name -> DataFrame, e.g. views.images.tables), each a pickle
-        in this pool's private folder (0700, removed with the pool, never in the pack). Returns the prelude that
-        points a kernel's `eksaudit.notebook` at them, so that a notebook reads its domain's rows and tables and
-        nothing else, without parsing findings.json or the evidence again."""
-        from .findings import PAGE_COLUMNS
-
-        folder = Path(self._sockets.name) / "findings"
-        folder.mkdir()
-        files, shared = {}, {}
-        table = _each_value_once(table[PAGE_COLUMNS])
-        parts = dict(iter(table.groupby("domain", sort=False))) if len(table) else {}
-        for i, domain in enumerate(sorted(set(parts) | {d.id for d in DOMAINS})):
-            path = folder / f"{i}.pkl"
-            parts.get(domain, table.iloc[0:0]).to_pickle(path)
-            files[domain] = str(path)
-        for i, (name, frame) in enumerate(sorted((tables or {}).items())):
-            path = folder / f"t{i}.pkl"
-            frame.to_pickle(path)
-            shared[name] = str(path)
-        return (f"import eksaudit.notebook as _eksaudit_nb\n"
-                f"_eksaudit_nb.use_shared_findings({str(pack.resolve())!r}, {files!r}, {shared!r})\n"
-                f"del _eksaudit_nb")
+        """Hand the kernels what the run computed (`share`), in this pool's private folder (0700, removed with
+        the pool, never in the pack). Returns the prelude that points a kernel's `eksaudit.notebook` at it."""
+        return share(table, pack, Path(self._sockets.name) / "findings", tables)
 
     def run(self, jobs: list) -> None:
         """Run each job (a callable taking a WarmKernel) on the first free kernel; raise the first failure."""
@@ -363,6 +343,32 @@ class NotebookPool:
             self._lock_file.close()
             self._sockets.cleanup()
             self._cwd_guard.__exit__(exc_type, exc, tb)
+
+
+def share(table, pack: Path, folder: Path, tables: dict | None = None) -> str:
+    """Write the run's findings as one pickle per domain, in the columns pages show (findings.PAGE_COLUMNS), and
+    `tables` (name -> what a page shows beyond findings, views.pack_tables), each a pickle, into a new `folder`.
+    Returns the prelude that points `eksaudit.notebook` at them, so that a notebook reads its domain's rows and
+    tables and nothing else, without parsing findings.json or the evidence again."""
+    import pandas as pd
+
+    from .findings import PAGE_COLUMNS
+
+    folder.mkdir()
+    files, shared = {}, {}
+    table = _each_value_once(table[PAGE_COLUMNS])
+    parts = dict(iter(table.groupby("domain", sort=False))) if len(table) else {}
+    for i, domain in enumerate(sorted(set(parts) | {d.id for d in DOMAINS})):
+        path = folder / f"{i}.pkl"
+        parts.get(domain, table.iloc[0:0]).to_pickle(path)
+        files[domain] = str(path)
+    for i, (name, value) in enumerate(sorted((tables or {}).items())):
+        path = folder / f"t{i}.pkl"
+        pd.to_pickle(value, path)  # a DataFrame, or a dict of them (the network pictures)
+        shared[name] = str(path)
+    return (f"import eksaudit.notebook as _eksaudit_nb\n"
+            f"_eksaudit_nb.use_shared_findings({str(pack.resolve())!r}, {files!r}, {shared!r})\n"
+            f"del _eksaudit_nb")
 
 
 def _each_value_once(table):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -12,24 +12,40 @@ from . import render
 from .checks import Check, load, references_text, run_checks, use_checks_dir
 from .evidence import Evidence
 from .findings import ATTENTION, SEVERITY_RANK, STATUSES
+from .frames import Frames
 from .views.show import show_html
 from .waivers import waiver_columns
 
 
-@dataclasses.dataclass
 class Context:
-    domain: str
-    findings: pd.DataFrame
-    evidence: Evidence | None
-    checks: dict[str, Check]
-    run: dict
-    run_dir: str = ""
+    """One domain page's findings, checks (from the catalog) and run record, and its evidence folder: opened (its
+    manifest parsed, about a second at 100x) only when something reads `evidence` or `frames`. A run's pages read
+    the tables the run shared (`views.shared`) and never do; a notebook opened by hand builds them from it."""
+
+    def __init__(self, domain: str, findings: pd.DataFrame, evidence: Evidence | Path | str | None,
+                 checks: dict[str, Check], run: dict, run_dir: str = ""):
+        self.domain, self.findings, self.checks, self.run, self.run_dir = domain, findings, checks, run, run_dir
+        self._evidence = evidence
+        self._frames: Frames | None = None
+
+    @property
+    def evidence(self) -> Evidence | None:
+        if isinstance(self._evidence, (str, Path)):
+            self._evidence = Evidence(self._evidence)
+        return self._evidence
+
+    @property
+    def frames(self) -> Frames | None:
+        """Frames over the evidence, one set per page (None without evidence): each is built once per page."""
+        if self._frames is None and self.evidence is not None:
+            self._frames = Frames(self.evidence)
+        return self._frames
 
 
 # Set by `eksaudit run` in its kernels (kernels.NotebookPool.share_findings): pickles in the run's private folder,
 # so that a page reads what the run already computed instead of parsing findings.json or the evidence again.
 # "findings": domain -> that domain's findings, in the columns pages show (findings.PAGE_COLUMNS);
-# "tables": name -> a table a page shows beyond the findings (e.g. views.images.INVENTORY).
+# "tables": name -> a table a page shows beyond the findings (views.pack_tables; a DataFrame or a dict of them).
 _SHARED: dict[str, dict[str, dict[str, str]]] = {}
 
 
@@ -38,7 +54,7 @@ def use_shared_findings(run_dir: str, files: dict[str, str], tables: dict[str, s
     _SHARED[str(Path(run_dir).resolve())] = {"findings": files, "tables": tables or {}}
 
 
-def shared_table(run_dir: str | Path, name: str) -> pd.DataFrame | None:
+def shared_table(run_dir: str | Path, name: str) -> Any:
     """The table `name` the run shared with this kernel, or None (no run, or a notebook opened by hand)."""
     path = (_SHARED.get(str(Path(run_dir).resolve())) or {}).get("tables", {}).get(name) if run_dir else None
     return pd.read_pickle(path) if path else None
@@ -77,7 +93,7 @@ def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters
         findings = load_findings(run_dir, None if domain == "all" else domain)
         run_path = Path(run_dir) / "run.json"
         run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {}
-        evidence = Evidence(Path(run_dir) / "evidence") if (Path(run_dir) / "evidence").exists() else None
+        evidence = Path(run_dir) / "evidence" if (Path(run_dir) / "evidence").exists() else None  # opened if used
     elif evidence_dir:
         evidence = Evidence(evidence_dir)
         findings = run_checks(evidence, params or {}, domains=None if domain == "all" else [domain])

@@ -193,9 +193,9 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             org_checks = use_checks_dir(checks_dir)
             frames = Frames(ev)
             findings = run_checks(ev, params or {}, run_id=run_id, frames=frames)
-            shown = pack_tables(frames, tmp)  # for the kernels, from the frames the checks built
-            ev.on_read, frames = None, None  # the frames go (the evidence held them through its read hook)
             findings, waived = waivers.apply(findings, accepted, ev.collected_at.date())
+            shown = pack_tables(frames, tmp, findings)  # for the kernels, from the frames the checks built
+            ev.on_read, frames = None, None  # the frames go (the evidence held them through its read hook)
         with progress.phase("findings"):
             table = exports.normalised(findings)
             exports.write_csv(table, tmp / "findings.csv")

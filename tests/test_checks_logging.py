@@ -389,6 +389,34 @@ def test_coverage_view_rows(tmp_path):
     assert tamperers(findings)["principal"].str.endswith("role/dev").any()
 
 
+def test_the_logging_page_reads_the_runs_coverage_and_adds_its_own_findings(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from eksaudit import notebook
+    from eksaudit.frames import Frames
+    from eksaudit.views import logging as view
+
+    b = EvidenceBuilder(tmp_path / "ev").cluster("c")
+    _trails(b, [_trail("t", multi=False)])
+    _bucket(b, listed=["b"])
+    ev = b.build()
+    findings = findings_for("LOG-03", ev)
+    shared = view.tables(Frames(ev), findings)[view.COVERAGE]
+    assert set(shared["bucket findings"]) == {""}  # the page's own findings fill it
+    pd.testing.assert_frame_equal(view.with_bucket_findings(shared, findings), view.coverage(Frames(ev), findings))
+    shared.to_pickle(tmp_path / "coverage.pkl")
+    shown: list[str] = []
+    monkeypatch.setattr(view, "show_html", shown.append)
+    notebook.use_shared_findings(str(tmp_path), {}, {view.COVERAGE: str(tmp_path / "coverage.pkl")})
+    try:  # no evidence in this context: what is shown comes from the run's copy
+        view.show_coverage(notebook.Context("logging", findings, None, {}, {}, str(tmp_path)))
+        passed = findings.assign(status="PASS")
+        view.show_coverage(notebook.Context("logging", passed, None, {}, {}, str(tmp_path)))
+    finally:
+        notebook._SHARED.clear()
+    assert "kept in the audited account" in shown[0] and "all PASS" in shown[2]
+
+
 def test_log02_advanced_selector_excluding_eks_does_not_count(tmp_path):
     adv = {"AdvancedEventSelectors": [{"FieldSelectors": [
         {"Field": "eventCategory", "Equals": ["Management"]},

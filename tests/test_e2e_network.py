@@ -71,3 +71,31 @@ def test_network_picture_of_the_demo(demo_pack):
     assert set(hard["listeners"]["TLS floor"]) == {"TLSv1.2", "redirects to HTTPS"}
     html = (pack / "network.html").read_text()
     assert "Network picture" in html and "Load balancer listeners and their TLS floor" in html
+
+
+def test_the_network_page_shows_the_runs_pictures_of_its_own_clusters(demo_pack, tmp_path, monkeypatch):
+    """A run shares every audited cluster's picture; a page shows those of the clusters its findings name."""
+    import pandas as pd
+
+    from eksaudit import notebook
+    from eksaudit.evidence import Evidence
+    from eksaudit.frames import Frames
+    from eksaudit.views import network as view
+
+    pack, findings = demo_pack
+    f = Frames(Evidence(pack / "evidence"))
+    every = view.tables(f, findings)[view.PICTURES]
+    assert {WEAK, HARDENED} <= set(every)  # and the demo's third audited cluster
+    pd.testing.assert_frame_equal(every[WEAK]["listeners"], view.picture(f, WEAK)["listeners"])
+    pd.to_pickle(every, tmp_path / "pictures.pkl")
+    shown: list[str] = []
+    monkeypatch.setattr(view, "show_html", shown.append)
+    notebook.use_shared_findings(str(tmp_path), {}, {view.PICTURES: str(tmp_path / "pictures.pkl")})
+    try:  # no evidence in these contexts: the pictures come from the run's copy
+        view.show_picture(notebook.Context("network", findings[findings["cluster"] == WEAK], None, {}, {},
+                                           str(tmp_path)))
+        view.show_picture(notebook.Context("network", findings.iloc[0:0], None, {}, {}, str(tmp_path)))
+    finally:
+        notebook._SHARED.clear()
+    assert f"<h3>{WEAK}</h3>" in shown[0] and HARDENED not in shown[0]
+    assert all(f"<h3>{name}</h3>" in shown[1] for name in every)  # no cluster named: every one

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
-from eksaudit import render
+from eksaudit import notebook, render
+from eksaudit.frames import Frames
 from eksaudit.testing import ACCOUNT, EvidenceBuilder, findings_for
 from eksaudit.views import iam as view
 
@@ -64,3 +66,45 @@ def test_untrusted_names_are_escaped(tmp_path):
     ev = _ev(tmp_path)
     html = render.table(view.granting_statements(ev, findings_for("IAM-01", ev), "IAM-01"))
     assert "<b>eve</b>" not in html and "&lt;b&gt;eve&lt;/b&gt;" in html
+
+
+def _shared_page(tmp_path, findings, tables) -> notebook.Context:
+    """A page's context in a run that shared `tables` (no evidence to fall back on)."""
+    files = {}
+    for i, (name, table) in enumerate(tables.items()):
+        files[name] = str(tmp_path / f"t{i}.pkl")
+        pd.to_pickle(table, files[name])
+    notebook.use_shared_findings(str(tmp_path), {}, files)
+    return notebook.Context("iam", findings, None, {}, {}, str(tmp_path))
+
+
+def test_a_run_shares_the_statements_of_its_offenders_and_a_page_shows_its_own(tmp_path, monkeypatch):
+    shown: list[str] = []
+    monkeypatch.setattr(view, "show_html", shown.append)
+    ev = _ev(tmp_path / "ev")
+    findings = pd.concat([findings_for("IAM-01", ev), findings_for("IAM-10", ev)], ignore_index=True)
+    tables = view.tables(Frames(ev), findings)
+    for check_id in ("IAM-01", "IAM-10"):
+        pd.testing.assert_frame_equal(tables[view.GRANTING[check_id]], view.granting_statements(ev, findings, check_id))
+    pd.testing.assert_frame_equal(tables[view.REPOSITORY_STATEMENTS], view.repository_policy_statements(ev, findings))
+    assert tables[view.GRANTING["IAM-01"]]["principal"].str.contains("eve").any()
+    # A page filtered to fewer offenders (another cluster, a severity floor) shows only its own from the run's copy.
+    page = findings[~findings["resource_id"].str.contains("eve|pub")]
+    ctx = _shared_page(tmp_path, page, tables)
+    try:
+        view.show_granting_statements(ctx, "IAM-01")
+        view.show_granting_statements(ctx, "IAM-10")
+        ctx_all = _shared_page(tmp_path, findings, tables)
+        view.show_granting_statements(ctx_all, "IAM-10")
+    finally:
+        notebook._SHARED.clear()
+    assert "group/admins" in shown[0] and "eve" not in shown[0]
+    assert "repository policy" not in shown[1]
+    assert "eve&lt;/b&gt;" in shown[2] and "repository policy statements" in shown[2] and "Open" in shown[2]
+    # The same page opened by hand builds the same from its evidence.
+    by_hand: list[str] = []
+    monkeypatch.setattr(view, "show_html", by_hand.append)
+    view.show_granting_statements(notebook.Context("iam", findings, ev, {}, {}, str(tmp_path)), "IAM-10")
+    assert by_hand == shown[2:]
+    with pytest.raises(ValueError):
+        view.show_granting_statements(ctx, "IAM-02")

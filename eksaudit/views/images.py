@@ -1,8 +1,8 @@
 """Images domain displays: the image inventory and the benchmark runs behind IMG-02/03.
 
-A run builds both once, from the frames its checks built (`tables`), writes the inventory into the pack
-(image-inventory.csv) and hands both to its kernels with the findings (kernels.NotebookPool.share_findings): the
-page reads them and not the evidence. A notebook opened in JupyterLab builds them from the evidence.
+A run builds both once, from the frames its checks built (`tables`, through views.pack_tables), writes the
+inventory into the pack (image-inventory.csv) and hands both to its kernels with the findings: the page reads them
+and not the evidence. A notebook opened in JupyterLab builds them from the evidence.
 The page lists the images that need attention and counts the rest, as it does findings: it grows with the
 offenders, not with the estate; the export and the `inventory` DataFrame hold every image.
 """
@@ -10,7 +10,6 @@ offenders, not with the estate; the export and the `inventory` DataFrame hold ev
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 
 import pandas as pd
 
@@ -18,6 +17,7 @@ from .. import render
 from ..findings import ATTENTION
 from ..frames import Frames, records, values
 from ..frames.images import SEVERITIES
+from . import shared
 from .show import show_html
 
 COLUMNS = ["image", "registry", "repository", "tag", "pushed", "scan_status", "critical", "high", "medium", "low",
@@ -98,22 +98,12 @@ def _counts(x: dict) -> tuple[int, ...]:
             int(x["informational"]) + int(x["undefined"]))
 
 
-def tables(frames: Frames) -> dict[str, pd.DataFrame]:
+def tables(frames: Frames, findings: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """What the images page shows beyond the findings, built from a run's frames (see the module's docstring)."""
     return {INVENTORY: inventory(frames), BENCHMARK_RUNS: benchmark_runs(frames)}
 
 
 # ---- the page ---------------------------------------------------------------------------------------------
-
-
-def _table(ctx, name: str, build: Callable[[Frames], pd.DataFrame], shared: bool = True) -> pd.DataFrame | None:
-    """The table the run shared with this kernel, else built from the context's evidence (None without any)."""
-    from ..notebook import shared_table
-
-    table = shared_table(getattr(ctx, "run_dir", ""), name) if shared else None
-    if table is None and ctx.evidence is not None:
-        table = build(Frames(ctx.evidence))
-    return table
 
 
 def image_findings(findings: pd.DataFrame) -> tuple[dict[str, str], set[tuple[str, str]], set[tuple[str, str]]]:
@@ -212,7 +202,7 @@ def inventory_html(inv: pd.DataFrame, findings: pd.DataFrame) -> str:
 
 def show_inventory(ctx, clusters: list[str] | None = None) -> pd.DataFrame:
     """Display the inventory section; returns every image as a DataFrame, to sort and filter in pandas."""
-    inv = _table(ctx, INVENTORY, lambda f: inventory(f, clusters), shared=not clusters)
+    inv = shared(ctx, INVENTORY, lambda f: inventory(f, clusters), share=not clusters)
     if inv is None:
         show_html('<p class="ek-muted">No evidence folder in this run: the inventory needs it.</p>')
         return pd.DataFrame(columns=COLUMNS)
@@ -232,7 +222,7 @@ def benchmark_runs(frames: Frames) -> pd.DataFrame:
 
 
 def show_benchmarks(ctx) -> pd.DataFrame:
-    runs = _table(ctx, BENCHMARK_RUNS, benchmark_runs)
+    runs = shared(ctx, BENCHMARK_RUNS, benchmark_runs)
     if runs is None:
         show_html('<p class="ek-muted">No evidence folder in this run.</p>')
         return pd.DataFrame()

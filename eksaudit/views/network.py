@@ -1,14 +1,16 @@
 """The network picture of each cluster, readable at a glance: how its API endpoint is exposed, which VPC
 endpoints its VPC has, which security groups there are open to the world, and the TLS floor of every load
-balancer listener in front of it. Built from the evidence frames; every value goes through render (escaped)."""
+balancer listener in front of it. Built from the evidence frames, once by the run (`tables`, through
+views.pack_tables) or by a notebook opened by hand; every value goes through render (escaped)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from .. import render
-from ..frames import Frames
+from ..frames import Frames, values
 from ..frames.network import cluster_load_balancers, service_name, vpc_endpoints_for
+from . import shared
 from .show import show_html
 
 ENDPOINT_SERVICES = [("eks", "Interface"), ("ecr.api", "Interface"), ("ecr.dkr", "Interface"),
@@ -85,8 +87,23 @@ def picture(f: Frames, cluster: str) -> dict[str, pd.DataFrame | str]:
     return out
 
 
-def picture_html(f: Frames, cluster: str) -> str:
-    parts = picture(f, cluster)
+PICTURES = "network.pictures"  # the name of what a run shares (views.pack_tables)
+
+
+def pictures(f: Frames) -> dict[str, dict[str, pd.DataFrame | str]]:
+    """The picture of every audited cluster, by name, in the clusters' order."""
+    cl = f.cluster_net
+    return {name: picture(f, name) for name in values(cl[cl["audited"]]["cluster"])}
+
+
+def tables(frames: Frames, findings: pd.DataFrame | None = None) -> dict[str, dict]:
+    """What the network page shows beyond the findings: every audited cluster's picture (a page shows those of
+    the clusters its findings name)."""
+    return {PICTURES: pictures(frames)}
+
+
+def picture_html(parts: dict[str, pd.DataFrame | str], cluster: str) -> str:
+    """One cluster's picture (`picture`'s parts) as a card."""
     html = [f'<div class="ek-card"><h3>{render.esc(cluster)}</h3>',
             f"<p><b>API endpoint.</b> {render.esc(parts['exposure'])} — VPC {render.esc(parts['vpc'])}</p>"]
     titles = [("tls", "TLS probe of the API endpoint"), ("endpoints", "VPC endpoints"),
@@ -106,13 +123,13 @@ def picture_html(f: Frames, cluster: str) -> str:
 
 
 def show_picture(ctx) -> None:
-    """Display the picture of every cluster in the notebook's scope (needs the evidence folder)."""
+    """Display the picture of every cluster in the notebook's scope: from what the run shared, else from the
+    evidence folder."""
 
-    if ctx.evidence is None:
+    every = shared(ctx, PICTURES, pictures)
+    if every is None:
         show_html('<p class="ek-muted">No evidence folder: the network picture needs it.</p>')
         return
-    f = Frames(ctx.evidence)
-    names = list(f.cluster_net[f.cluster_net["audited"]]["cluster"])
-    shown = sorted(set(ctx.findings["cluster"]) - {""}) or names
-    html = [render.CSS] + [picture_html(f, n) for n in names if n in shown]
+    shown = sorted(set(ctx.findings["cluster"]) - {""}) or list(every)
+    html = [render.CSS] + [picture_html(parts, n) for n, parts in every.items() if n in shown]
     show_html("".join(html) if len(html) > 1 else '<p class="ek-muted">No cluster in scope.</p>')
