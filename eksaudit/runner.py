@@ -22,6 +22,8 @@ from .frames import Frames
 from .kernels import KERNEL_OPTIONS, Kernels, NotebookPool, WarmKernel, ensure_engine, pool_size
 from .not_audited import not_audited, unverified_checks
 from .pack import write_manifest
+from .pdf import Spool
+from .pdf import ready as pdf_spool
 from .progress import Progress
 from .views import pack_tables
 
@@ -171,8 +173,10 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
     progress = progress or Progress(quiet=True)
     names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]
     with staging.Staging(out, say) as stage, NotebookPool(stage.tmp, pool_size(len(names)),
-                                                                        prepare=thread_exporter) as pool:
-        # The kernels start now, in their own threads: they are warm by the time the findings are ready.
+                                                                        prepare=thread_exporter) as pool, \
+            pdf_spool(chromium, wanted=pdf) as spool:
+        # The kernels start now, in their own threads: they are warm by the time the findings are ready. So does
+        # the browser that prints the PDFs (with --pdf): each page prints once its notebook has written it.
         tmp = stage.tmp
         started = clock.iso()
         evidence_check = ""
@@ -221,14 +225,14 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         nb_params = {"run_dir": str(tmp.resolve()),
                      "checks_dir": str(Path(checks_dir).resolve()) if checks_dir else ""}
         with progress.phase("notebooks"):
-            pool.run([_notebook_job(n, tmp, {**nb_params, **_static(n)}, subtitle, header, cache, progress)
-                      for n in names])
+            pool.run([spool.after(_notebook_job(n, tmp, {**nb_params, **_static(n)}, subtitle, header, cache,
+                                                progress)) for n in names])
         _relativise(tmp)
         with progress.phase("evidence viewer"):
             viewer.write_viewers(tmp, table, subtitle)
         if pdf:
             with progress.phase("pdf"):
-                run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say, header)
+                run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say, header, spool)
         with progress.phase("ocsf"):
             run["finished"] = clock.iso()
             exports.write_ocsf(table, tmp / "findings.ocsf.json", run)
@@ -268,7 +272,8 @@ def _notebook_failure(name: str, exc: Exception) -> Exception:
     return UserError(f"the {name} notebook failed on this evidence: {detail}")
 
 
-def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None], header: str = "") -> str:
+def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None], header: str = "",
+          spool: Spool | None = None) -> str:
     """Print the pages to PDF; a missing or failing Chromium costs the PDFs, never the pack."""
     from . import pdf
 
@@ -279,7 +284,7 @@ def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str
         return f"skipped: {where}"
     order = [p for p, _ in render.NAV if p in pages] + [p for p in pages if p not in dict(render.NAV)]
     try:
-        made = pdf.render_pack(pack, binary, order, header)
+        made = pdf.render_pack(pack, binary, order, header, spool)
     except pdf.PdfError as exc:
         for leftover in pack.glob("*.pdf"):
             leftover.unlink()
