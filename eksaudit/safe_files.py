@@ -245,7 +245,8 @@ def walk(root: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:
 # ---- parsing ----------------------------------------------------------------------------------------------
 
 
-def _too_deep(doc: Any, limit: int) -> bool:
+def too_deep(doc: Any, limit: int) -> bool:
+    """Whether a parsed document nests lists and objects more than `limit` levels deep (the document is level 1)."""
     stack = [(doc, 1)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -270,7 +271,7 @@ def load_json(body: bytes | str, name: str, what: str = "file") -> Any:
                   else str(exc))
         raise Refused(f"{what} {shown(name)} is not valid JSON ({shown(detail)[:200]})") from None
     else:
-        if not (type(doc) is dict or type(doc) is list) or not _too_deep(doc, MAX_DEPTH):
+        if not (type(doc) is dict or type(doc) is list) or not too_deep(doc, MAX_DEPTH):
             return doc
     raise Refused(f"{what} {shown(name)} is nested more than {MAX_DEPTH} levels deep: not a Kubernetes or AWS "
                   "document")
