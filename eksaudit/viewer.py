@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from . import render, safe_files
+from .evidence import proven_limit
 
 # A response up to this size is shown whole; above it only the objects the pack's pages name (a 50,000-pod
 # pods.json would otherwise make a page of hundreds of megabytes).
@@ -181,7 +182,7 @@ def viewer_page(evidence_root: Path, path: str, fragments: set[str], entry: dict
             "its sha256 (below) and <code>eksaudit verify</code> checks the pack, this page included.</p>")
     found: dict[str, bool] = {}
     try:
-        body = safe_files.read_inside(evidence_root, path, "evidence file")
+        body = safe_files.read_inside(evidence_root, path, "evidence file", limit=proven_limit(entry))
     except safe_files.Refused as exc:
         view = f'<p class="ek-banner">This file could not be read: {render.esc(str(exc))}</p>'
     else:
@@ -213,7 +214,10 @@ def viewer_page(evidence_root: Path, path: str, fragments: set[str], entry: dict
 
 
 def write_viewers(pack: Path, findings: pd.DataFrame | None = None, subtitle: str = "") -> list[Path]:
-    """One viewer page per evidence file the findings or the pack's pages refer to; returns the pages."""
+    """One viewer page per evidence file the findings or the pack's pages refer to; returns the pages.
+
+    `pack`: the pack being built, whose evidence this run wrote or checked: a file is read up to the size the
+    evidence manifest records for it (`evidence.proven_limit`)."""
     pack = Path(pack)
     evidence_root = pack / "evidence"
     try:
