@@ -77,7 +77,9 @@ def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters
         findings = load_findings(run_dir, None if domain == "all" else domain)
         run_path = Path(run_dir) / "run.json"
         run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {}
-        evidence = Evidence(Path(run_dir) / "evidence") if (Path(run_dir) / "evidence").exists() else None
+        # A run's own kernels (the findings it shared) read the evidence it wrote: bounded by its manifest.
+        own = str(Path(run_dir).resolve()) in _SHARED
+        evidence = Evidence(Path(run_dir) / "evidence", own=own) if (Path(run_dir) / "evidence").exists() else None
     elif evidence_dir:
         evidence = Evidence(evidence_dir)
         findings = run_checks(evidence, params or {}, domains=None if domain == "all" else [domain])

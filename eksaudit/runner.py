@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import __version__, clock, diff, exports, render, staging, trend, viewer, waivers
 from .checks import run_checks, use_checks_dir
+from .cycles import collector_paused
 from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
 from .evidence import Evidence, check_evidence_folder, signing_note
@@ -191,8 +192,10 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             note = signing_note(checked, sign_key)
             if note:
                 say(note)
-        with progress.phase("checks"):
-            ev = Evidence(tmp / "evidence")
+        # The cycle collector stays off from the first file read to the last check (eksaudit.cycles), and the
+        # parsed evidence is dropped before it comes back on: nothing else needs it (the kernels read their own).
+        with progress.phase("checks"), collector_paused():
+            ev = Evidence(tmp / "evidence", own=True)  # collected here, or checked and copied here
             ev.check_readable()
             org_checks = use_checks_dir(checks_dir)
             frames = Frames(ev)
@@ -200,6 +203,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             shown = pack_tables(frames, tmp)  # for the kernels, from the frames the checks built
             ev.on_read, frames = None, None  # the frames go (the evidence held them through its read hook)
             findings, waived = waivers.apply(findings, accepted, ev.collected_at.date())
+            ev.release()
         with progress.phase("findings"):
             table = exports.normalised(findings)
             exports.write_csv(table, tmp / "findings.csv")

@@ -29,13 +29,11 @@ lines (one long line) is shown re-indented instead.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import gc
 import html as html_lib
 import json
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path
@@ -44,6 +42,8 @@ from typing import Any
 import pandas as pd
 
 from . import render, safe_files
+from .cycles import collector_paused
+from .evidence import proven_limit
 
 # A response up to this size is shown whole; above it only the objects the pack's pages name, on pages of about
 # this much text each (a 25,000-pod pods.json would otherwise make a page of hundreds of megabytes).
@@ -441,10 +441,10 @@ def _only_named(size: str, raw: str) -> str:
             "holds all of it.</p>")
 
 
-def _load(evidence_root: Path, path: str, fragments: set[str]) -> tuple[int, _Doc | str | None]:
+def _load(evidence_root: Path, path: str, fragments: set[str], entry: dict | None) -> tuple[int, _Doc | str | None]:
     """(size, the response): a _Doc, text when it is not JSON (an attached log), None when it is too large to
-    show and names nothing. Refused when it cannot be read."""
-    body = safe_files.read_inside(evidence_root, path, "evidence file")
+    show and names nothing. Refused when it cannot be read (read up to the size its manifest entry records)."""
+    body = safe_files.read_inside(evidence_root, path, "evidence file", limit=proven_limit(entry))
     size = len(body)
     if size > VIEW_LIMIT and not fragments:
         return size, None
@@ -467,7 +467,7 @@ def _load(evidence_root: Path, path: str, fragments: set[str]) -> tuple[int, _Do
 
 def _view(evidence_root: Path, path: str, fragments: set[str], entry: dict | None, raw: str) -> _View:
     try:
-        size, doc = _load(evidence_root, path, fragments)
+        size, doc = _load(evidence_root, path, fragments, entry)
     except safe_files.Refused as exc:
         return _View({}, note=f'<p class="ek-banner">This file could not be read: {render.esc(str(exc))}</p>')
     large = size > VIEW_LIMIT
@@ -579,19 +579,6 @@ def viewer_pages(evidence_root: Path, path: str, fragments: set[str], entry: dic
     return files, where
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Parsing a large response makes millions of objects and no cycle: the collector's passes over them (and
-    over everything else the process holds) would cost more than the parsing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _relink(pack: Path, moved: dict[tuple[str, str], str]) -> None:
     """Point the pack's pages at the page holding each object of a response shown on several pages."""
     if not moved:
@@ -610,7 +597,10 @@ def _relink(pack: Path, moved: dict[tuple[str, str], str]) -> None:
 
 def write_viewers(pack: Path, findings: pd.DataFrame | None = None, subtitle: str = "") -> list[Path]:
     """One viewer page (or a few, for a large response) per evidence file the findings or the pack's pages refer
-    to; the pack's pages are relinked to the page holding each object. Returns the pages written."""
+    to; the pack's pages are relinked to the page holding each object. Returns the pages written.
+
+    `pack`: the pack being built, whose evidence this run wrote or checked: a file is read up to the size the
+    evidence manifest records for it (`evidence.proven_limit`)."""
     pack = Path(pack)
     evidence_root = pack / "evidence"
     try:
@@ -621,7 +611,7 @@ def write_viewers(pack: Path, findings: pd.DataFrame | None = None, subtitle: st
     entries = {e["path"]: e for e in (manifest.get("entries") or []) if isinstance(e, dict) and e.get("path")}
     written = []
     moved: dict[tuple[str, str], str] = {}
-    with _gc_paused():
+    with collector_paused():  # see eksaudit.cycles
         for path, fragments in sorted(references(pack, findings).items()):
             files, where = viewer_pages(evidence_root, path, fragments, entries.get(path), subtitle)
             for rel, text in files.items():
