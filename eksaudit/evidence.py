@@ -50,9 +50,25 @@ def _read_manifest(root: Path) -> tuple[dict, list[dict], bytes]:
     return doc, entries, body
 
 
+def proven_limit(entry: dict | None) -> int:
+    """The read bound of an evidence file whose manifest is proven: the size the manifest records for it when that
+    is above the limit for received files (`safe_files.MAX_FILE_BYTES`), so evidence eksaudit wrote is never
+    refused for its size when read back. Proven: written by this process, or signed and checked with the key."""
+    size = (entry or {}).get("bytes")
+    limit = safe_files.MAX_FILE_BYTES
+    return max(limit, size) if type(size) is int else limit
+
+
 class Evidence:
-    def __init__(self, root: Path | str):
+    """An evidence folder, read on demand; each file parsed once and kept until `release`.
+
+    `own`: the folder was written by this process (collected, or copied by `check_evidence_folder` from the bytes
+    it checked), so its manifest is proven: files are read up to the size it records (`proven_limit`).
+    """
+
+    def __init__(self, root: Path | str, own: bool = False):
         self.root = Path(root)
+        self.own = own
         self.manifest, self.entries, _ = _read_manifest(self.root)
         # (source, path) -> (data, objects left out) or (Refused, []): read once, whatever asks first
         self._cache: dict[tuple[str, str], tuple[Any, list[str]]] = {}
@@ -100,7 +116,8 @@ class Evidence:
         key = (entry["source"], path)
         if key not in self._cache:
             try:
-                body = safe_files.read_inside(self.root, path, f"evidence file for {entry['input']}")
+                body = safe_files.read_inside(self.root, path, f"evidence file for {entry['input']}",
+                                              limit=proven_limit(entry) if self.own else None)
                 if entry["source"] == "file":  # attachments are kept byte for byte, parsed by ingest/
                     self._cache[key] = (body, [])
                 else:
@@ -148,6 +165,10 @@ class Evidence:
         for e in self.entries:
             if e["status"] == "ok":
                 self.load(e)
+
+    def release(self) -> None:
+        """Drop the parsed files (a large estate's are most of the process's memory); read again if asked."""
+        self._cache.clear()
 
     def read(self, input_key: str) -> None:
         if self.on_read is not None:
@@ -285,7 +306,8 @@ def check_evidence_folder(root: Path | str, sign_key: bytes | None = None, dest:
     """Prove an evidence folder is intact before anything is analysed; copy it to `dest` on the way.
 
     Every successful entry's file must be a regular file inside the folder (no link on the way), within the size
-    limit, with the sha256 (and size) its manifest records; with `sign_key`, a signed manifest's HMAC must match.
+    limit, with the sha256 (and size) its manifest records; with `sign_key`, a signed manifest's HMAC must match,
+    and the size it records bounds each file instead of the limit for received files (`proven_limit`).
     Only the manifest and the files it lists are copied, from the very bytes that were hashed; anything else in
     the folder is named in one line and left behind. Any problem: UserError naming the first ones (exit 2).
     """
@@ -299,6 +321,7 @@ def check_evidence_folder(root: Path | str, sign_key: bytes | None = None, dest:
                         "--sign-key (signed with another key, or changed after signing)")
     problems: list[str] = []
     seen: dict[str, tuple[str, int] | None] = {}  # path -> (sha256, size), None when unreadable
+    proven = bool(sign_key and signed)  # the key holder's manifest bounds each file, not the received-file limit
     for e in entries:
         if e["status"] != "ok":
             continue
@@ -311,7 +334,7 @@ def check_evidence_folder(root: Path | str, sign_key: bytes | None = None, dest:
             continue
         if path not in seen:
             try:
-                body = safe_files.read_inside(root, path)
+                body = safe_files.read_inside(root, path, limit=proven_limit(e) if proven else None)
             except Refused as exc:
                 problems.append(exc.problem)
                 seen[path] = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ class Context:
     manifest parsed, about a second at 100x) only when something reads `evidence` or `frames`. A run's pages read
     the tables the run shared (`views.shared`) and never do; a notebook opened by hand builds them from it."""
 
-    def __init__(self, domain: str, findings: pd.DataFrame, evidence: Evidence | Path | str | None,
+    def __init__(self, domain: str, findings: pd.DataFrame,
+                 evidence: Evidence | Path | str | functools.partial | None,
                  checks: dict[str, Check], run: dict, run_dir: str = ""):
         self.domain, self.findings, self.checks, self.run, self.run_dir = domain, findings, checks, run, run_dir
         self._evidence = evidence
@@ -32,6 +34,8 @@ class Context:
     def evidence(self) -> Evidence | None:
         if isinstance(self._evidence, (str, Path)):
             self._evidence = Evidence(self._evidence)
+        elif isinstance(self._evidence, functools.partial):  # how to open it, from open_domain
+            self._evidence = self._evidence()
         return self._evidence
 
     @property
@@ -93,7 +97,11 @@ def open_domain(domain: str, run_dir: str = "", evidence_dir: str = "", clusters
         findings = load_findings(run_dir, None if domain == "all" else domain)
         run_path = Path(run_dir) / "run.json"
         run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {}
-        evidence = Path(run_dir) / "evidence" if (Path(run_dir) / "evidence").exists() else None  # opened if used
+        # Opened only if a page reads it. A run's own kernels (the findings it shared) read the evidence it wrote:
+        # bounded by its manifest.
+        own = str(Path(run_dir).resolve()) in _SHARED
+        evidence = (functools.partial(Evidence, Path(run_dir) / "evidence", own=own)
+                    if (Path(run_dir) / "evidence").exists() else None)
     elif evidence_dir:
         evidence = Evidence(evidence_dir)
         findings = run_checks(evidence, params or {}, domains=None if domain == "all" else [domain])

@@ -107,11 +107,12 @@ def datatables_assets() -> tuple[str, str]:
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\u202a-\u202e\u2066-\u2069]")
 
 
-def esc(value: object) -> str:
-    """Escape any value for HTML, including control and bidi characters made visible."""
+def esc(value: object, quote: bool = True) -> str:
+    """Escape any value for HTML, including control and bidi characters made visible. `quote=False` leaves quotes
+    as they are: only for text between tags, never in an attribute."""
     text = "" if value is None else str(value)
     text = _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=quote)
 
 
 def badge(text: str, styles: dict) -> str:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import __version__, clock, diff, exports, render, staging, trend, viewer, waivers
 from .checks import run_checks, use_checks_dir
+from .cycles import collector_paused
 from .domains import DOMAINS, page_of, title_of
 from .errors import UserError
 from .evidence import Evidence, check_evidence_folder, signing_note
@@ -22,6 +23,8 @@ from .frames import Frames
 from .kernels import KERNEL_OPTIONS, Kernels, NotebookPool, WarmKernel, ensure_engine, pool_size
 from .not_audited import not_audited, unverified_checks
 from .pack import write_manifest
+from .pdf import Spool
+from .pdf import ready as pdf_spool
 from .progress import Progress
 from .views import pack_tables
 
@@ -171,8 +174,10 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
     progress = progress or Progress(quiet=True)
     names = notebooks or [*DOMAIN_NOTEBOOKS, "summary"]
     with staging.Staging(out, say) as stage, NotebookPool(stage.tmp, pool_size(len(names)),
-                                                                        prepare=thread_exporter) as pool:
-        # The kernels start now, in their own threads: they are warm by the time the findings are ready.
+                                                                        prepare=thread_exporter) as pool, \
+            pdf_spool(chromium, wanted=pdf) as spool:
+        # The kernels start now, in their own threads: they are warm by the time the findings are ready. So does
+        # the browser that prints the PDFs (with --pdf): each page prints once its notebook has written it.
         tmp = stage.tmp
         started = clock.iso()
         evidence_check = ""
@@ -187,8 +192,10 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             note = signing_note(checked, sign_key)
             if note:
                 say(note)
-        with progress.phase("checks"):
-            ev = Evidence(tmp / "evidence")
+        # The cycle collector stays off from the first file read to the last check (eksaudit.cycles), and the
+        # parsed evidence is dropped before it comes back on: nothing else needs it (the kernels read their own).
+        with progress.phase("checks"), collector_paused():
+            ev = Evidence(tmp / "evidence", own=True)  # collected here, or checked and copied here
             ev.check_readable()
             org_checks = use_checks_dir(checks_dir)
             frames = Frames(ev)
@@ -196,6 +203,7 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
             findings, waived = waivers.apply(findings, accepted, ev.collected_at.date())
             shown = pack_tables(frames, tmp, findings)  # for the kernels, from the frames the checks built
             ev.on_read, frames = None, None  # the frames go (the evidence held them through its read hook)
+            ev.release()
         with progress.phase("findings"):
             table = exports.normalised(findings)
             exports.write_csv(table, tmp / "findings.csv")
@@ -221,14 +229,14 @@ def run_pack(out: Path, *, evidence_dir: Path | None = None, collect: Callable[[
         nb_params = {"run_dir": str(tmp.resolve()),
                      "checks_dir": str(Path(checks_dir).resolve()) if checks_dir else ""}
         with progress.phase("notebooks"):
-            pool.run([_notebook_job(n, tmp, {**nb_params, **_static(n)}, subtitle, header, cache, progress)
-                      for n in names])
+            pool.run([spool.after(_notebook_job(n, tmp, {**nb_params, **_static(n)}, subtitle, header, cache,
+                                                progress)) for n in names])
         _relativise(tmp)
         with progress.phase("evidence viewer"):
             viewer.write_viewers(tmp, table, subtitle)
         if pdf:
             with progress.phase("pdf"):
-                run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say, header)
+                run["pdf"] = _pdfs(tmp, chromium, [page_name(n) for n in names], say, header, spool)
         with progress.phase("ocsf"):
             run["finished"] = clock.iso()
             exports.write_ocsf(table, tmp / "findings.ocsf.json", run)
@@ -268,7 +276,8 @@ def _notebook_failure(name: str, exc: Exception) -> Exception:
     return UserError(f"the {name} notebook failed on this evidence: {detail}")
 
 
-def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None], header: str = "") -> str:
+def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str], None], header: str = "",
+          spool: Spool | None = None) -> str:
     """Print the pages to PDF; a missing or failing Chromium costs the PDFs, never the pack."""
     from . import pdf
 
@@ -279,7 +288,7 @@ def _pdfs(pack: Path, chromium: str | None, pages: list[str], say: Callable[[str
         return f"skipped: {where}"
     order = [p for p, _ in render.NAV if p in pages] + [p for p in pages if p not in dict(render.NAV)]
     try:
-        made = pdf.render_pack(pack, binary, order, header)
+        made = pdf.render_pack(pack, binary, order, header, spool)
     except pdf.PdfError as exc:
         for leftover in pack.glob("*.pdf"):
             leftover.unlink()

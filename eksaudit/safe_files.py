@@ -20,6 +20,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from .cycles import collector_paused
 from .errors import UserError
 
 
@@ -32,7 +33,9 @@ def _limit_from_env() -> int:
     return max(1, mb) * 1024 * 1024
 
 
-# 256 MiB: a kubectl snapshot of a large cluster's pods runs to tens of MiB; nothing eksaudit reads comes near it.
+# 256 MiB: kubectl prints about 8 KiB a pod, so a single pods.json of some 30,000 pods; a larger cluster raises it
+# or splits its snapshot by namespace (several files per kind are read). Evidence whose manifest is proven is
+# bounded by the sizes it records instead (`evidence.proven_limit`).
 MAX_FILE_BYTES = _limit_from_env()
 # Kubernetes objects in one file (one kind of one cluster): above Kubernetes' own limit of 150,000 pods a cluster.
 MAX_OBJECTS = 200_000
@@ -245,7 +248,8 @@ def walk(root: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:
 # ---- parsing ----------------------------------------------------------------------------------------------
 
 
-def _too_deep(doc: Any, limit: int) -> bool:
+def too_deep(doc: Any, limit: int) -> bool:
+    """Whether a parsed document nests lists and objects more than `limit` levels deep (the document is level 1)."""
     stack = [(doc, 1)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -259,19 +263,30 @@ def _too_deep(doc: Any, limit: int) -> bool:
     return False
 
 
+def _opening_brackets(body: bytes | str) -> int:
+    """An upper bound on a JSON text's nesting depth: every object or list opens with one of these characters."""
+    if isinstance(body, str):
+        return body.count("[") + body.count("{")
+    return body.count(b"[") + body.count(b"{")
+
+
 def load_json(body: bytes | str, name: str, what: str = "file") -> Any:
-    """Parse JSON from an untrusted file: Refused (naming the file) when it is not JSON or nested too deeply."""
+    """Parse JSON from an untrusted file: Refused (naming the file) when it is not JSON or nested too deeply.
+
+    The depth walk is skipped when the text has too few brackets to nest that deep (most AWS responses)."""
     try:
-        doc = json.loads(body)
+        with collector_paused():  # a large file is millions of objects: see eksaudit.cycles
+            doc = json.loads(body)
+            deep = (type(doc) is dict or type(doc) is list) and _opening_brackets(body) > MAX_DEPTH and \
+                too_deep(doc, MAX_DEPTH)
     except RecursionError:
-        doc = None
+        deep = True
     except (UnicodeDecodeError, ValueError) as exc:
         detail = (f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
                   else str(exc))
         raise Refused(f"{what} {shown(name)} is not valid JSON ({shown(detail)[:200]})") from None
-    else:
-        if not (type(doc) is dict or type(doc) is list) or not _too_deep(doc, MAX_DEPTH):
-            return doc
+    if not deep:
+        return doc
     raise Refused(f"{what} {shown(name)} is nested more than {MAX_DEPTH} levels deep: not a Kubernetes or AWS "
                   "document")
 

@@ -212,6 +212,138 @@ def test_unreadable_evidence_gives_a_page_that_says_so(tmp_path):
     assert "could not be read" in page
 
 
+def _stored(doc: object, **kw) -> str:
+    """A response as the evidence store writes it (collect/store.py), unless told otherwise."""
+    return json.dumps(doc, **{"indent": 1, "sort_keys": True, "ensure_ascii": False, **kw})
+
+
+def _marks_for(tmp_path: Path, name: str, text: str, refs: list[str]) -> dict[str, str]:
+    """Anchor -> marked text over every viewer page of one evidence file."""
+    root = tmp_path / name
+    _evidence(root, {"r/doc.json": text})
+    viewer.write_viewers(root, pd.DataFrame({"evidence": [f"evidence/r/doc.json#{r}" for r in refs]}))
+    out = {}
+    for page in (root / render.VIEWER_DIR).glob("*.html"):
+        out.update(_marked(page.read_text()))
+    return out
+
+
+@pytest.mark.parametrize("layout", ["stored", "one line", "escaped"])
+def test_a_large_response_marks_the_same_objects_as_a_small_one(tmp_path, monkeypatch, layout):
+    """Above VIEW_LIMIT only the named objects are parsed and shown: each must be the object the whole-response
+    lookup marks, by every rule of the lookup, whatever the layout of the file (one line: shown re-indented;
+    \\u escapes: no text search, every element walked)."""
+    roles = [{"RoleName": f"r{i}", "Arn": f"arn:aws:iam::1:role/r{i}", "Path": "/", "Description": f"role é{i}",
+              "InstanceProfileList": [{"Roles": [{"Arn": f"arn:aws:iam::1:role/r{i + 1}"}]}],
+              "Containers": [{"name": "c", "image": f"repo/app:{i}"}]} for i in range(30)]
+    doc = {"RoleDetailList": roles, "Policies": [{"PolicyName": "p", "Arn": "arn:aws:iam::1:policy/p"}],
+           "Marker": "end", "Logging": {"Types": [{"Type": "audit-x", "On": True}]}}
+    text = {"stored": _stored(doc), "one line": json.dumps(doc),
+            "escaped": _stored(doc, ensure_ascii=True)}[layout]
+    refs = ["arn:aws:iam::1:role/r5",   # an identifying field (r4 quotes it deeper: the role itself wins)
+            "r7",                        # an identifying field, exactly
+            "role/r9",                   # the last segment of an ARN
+            "repo/app:3",                # any field: the container, not the role
+            "role é12",                  # any field, not ASCII
+            "p",                         # an element of another top-level list
+            "audit-x",                   # an element of a list nested in a top-level object
+            "end",                       # a top-level field: the response as a whole
+            "nowhere"]                   # no object
+    small = _marks_for(tmp_path, "small", text, refs)
+    monkeypatch.setattr(viewer, "VIEW_LIMIT", 1500)
+    large = _marks_for(tmp_path, "large", text, refs)
+    assert len(text) > 1500 and render.anchor("nowhere") not in small
+    assert set(small) == set(large) == {render.anchor(r) for r in refs[:-1]}
+    for ref in refs[:-2]:
+        a = render.anchor(ref)
+        assert json.loads(small[a]) == json.loads(large[a]), ref
+    whole = small[render.anchor("end")]  # the response itself: shown cut at VIEW_LIMIT when large
+    assert large[render.anchor("end")] == whole[:1500]
+    assert json.loads(small[render.anchor("r7")])["RoleName"] == "r7"
+    assert json.loads(small[render.anchor("arn:aws:iam::1:role/r5")])["RoleName"] == "r5"
+    assert json.loads(small[render.anchor("role/r9")])["RoleName"] == "r9"
+    assert json.loads(small[render.anchor("repo/app:3")]) == {"name": "c", "image": "repo/app:3"}
+    assert json.loads(small[render.anchor("role é12")])["RoleName"] == "r12"
+    assert json.loads(small[render.anchor("p")])["PolicyName"] == "p"
+    assert json.loads(small[render.anchor("audit-x")]) == {"Type": "audit-x", "On": True}
+    assert json.loads(small[render.anchor("end")])["Marker"] == "end"
+
+
+def test_a_kubernetes_object_is_found_by_its_name_first(tmp_path):
+    """A fragment naming an object of a Kubernetes list marks that object, even where an earlier object quotes
+    the same value in an identifying field as near the top (its service account here)."""
+    doc = {"items": [{"metadata": {"name": "api", "namespace": "n"}, "spec": {"serviceAccountName": "web"}},
+                     {"metadata": {"name": "web", "namespace": "n"}, "spec": {}},
+                     {"metadata": {"name": "web"}, "spec": {"cluster": True}}]}
+    marks = _marks_for(tmp_path, "k", _stored(doc), ["web", "n/web"])
+    assert json.loads(marks[render.anchor("web")]) == doc["items"][1]  # the first object named so
+    assert json.loads(marks[render.anchor("n/web")]) == doc["items"][1]
+
+
+def test_a_response_too_large_for_one_page_is_split_and_the_pack_relinked(tmp_path, monkeypatch):
+    """The named objects of a large response go on pages of about VIEW_LIMIT each, in the order of the file;
+    the pack's pages link to the page holding each object, and the response's first page lists them all."""
+    monkeypatch.setattr(viewer, "VIEW_LIMIT", 3000)
+    pods = [{"metadata": {"name": f"pod-{i}", "namespace": "ns"}, "spec": {"pad": "x" * 200}} for i in range(60)]
+    _evidence(tmp_path, {"k8s/c/pods.json": _stored({"items": pods, "kind": "List"})})
+    refs = [f"evidence/k8s/c/pods.json#ns/pod-{i}" for i in range(0, 60, 2)]
+    findings = pd.DataFrame({"check_id": ["K-1"] * len(refs), "evidence": refs})
+    (tmp_path / "iam.html").write_text(render.page("iam", render.table(findings)), encoding="utf-8")
+    written = viewer.write_viewers(tmp_path, findings)
+    main = render.viewer_path("k8s/c/pods.json")
+    parts = sorted(p for p in written if p.name != Path(main).name)
+    assert len(parts) >= 3 and len(written) == len(parts) + 1
+    page = (tmp_path / "iam.html").read_text()
+    hrefs = [html.unescape(h) for h in _HREF.findall(page) if h.startswith(render.VIEWER_DIR)]
+    assert len(hrefs) == len(refs) and not any(h.startswith(main + "#") for h in hrefs)
+    first_page = (tmp_path / main).read_text()
+    for ref, href in zip(refs, hrefs):
+        fragment = ref.split("#")[1]
+        target, _, anchor = href.partition("#")
+        assert anchor == render.anchor(fragment)
+        shown = json.loads(_marked((tmp_path / target).read_text())[anchor])
+        assert shown["metadata"]["name"] == fragment.split("/")[1], ref  # the link lands on its object
+        assert f'<li id="{anchor}"><a href="{Path(target).name}#{anchor}">' in first_page  # an old link too
+    for part in parts:
+        text = part.read_text()
+        response = text.split("<h2>Response</h2>", 1)[1]
+        assert len(response) < 3000 + 1000  # about VIEW_LIMIT: whole objects, never cut
+        assert "pod-1&quot;" not in text and '"pod-1"' not in text  # pods nobody names are not shown
+        assert "<script" not in text
+    names = [json.loads(t)["metadata"]["name"] for p in parts for t in _marked(p.read_text()).values()]
+    assert names == [f"pod-{i}" for i in range(0, 60, 2)]  # in the order of the file
+
+
+def test_a_large_log_shows_only_the_lines_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(viewer, "VIEW_LIMIT", 500)
+    log = "".join(f"[PASS] 1.{i} - check number {i} <ok>\n" for i in range(100))
+    _evidence(tmp_path, {"files/db/run.log": log})
+    viewer.write_viewers(tmp_path, pd.DataFrame({"evidence": ["evidence/files/db/run.log#1.7",
+                                                              "evidence/files/db/run.log#1.70"]}))
+    page = (tmp_path / render.viewer_path("files/db/run.log")).read_text()
+    marked = _marked(page)
+    assert marked[render.anchor("1.7")] == "[PASS] 1.7 - check number 7 <ok>"
+    assert marked[render.anchor("1.70")] == "[PASS] 1.70 - check number 70 <ok>"
+    assert "check number 8 " not in page and "&lt;ok&gt;" in page
+
+
+def test_json_read_another_way_is_shown_reindented(tmp_path):
+    """A response with a byte order mark, or a top-level key given twice (json keeps the last), is not read as
+    text: it is parsed whole and shown re-indented, its objects marked."""
+    bom = b"\xef\xbb\xbf" + json.dumps({"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}]}).encode()
+    twice = '{"items": [{"metadata": {"name": "old"}}], "items": [{"metadata": {"name": "new"}}]}'
+    ev = _evidence(tmp_path, {"k8s/c/twice.json": twice})
+    (ev / "k8s/c/bom.json").write_bytes(bom)
+    viewer.write_viewers(tmp_path, pd.DataFrame({"evidence": ["evidence/k8s/c/bom.json#b",
+                                                              "evidence/k8s/c/twice.json#new",
+                                                              "evidence/k8s/c/twice.json#old"]}))
+    bom_page = _marked((tmp_path / render.viewer_path("k8s/c/bom.json")).read_text())
+    assert json.loads(bom_page[render.anchor("b")]) == {"metadata": {"name": "b"}}
+    twice_page = (tmp_path / render.viewer_path("k8s/c/twice.json")).read_text()
+    assert json.loads(_marked(twice_page)[render.anchor("new")]) == {"metadata": {"name": "new"}}
+    assert render.anchor("old") not in _marked(twice_page)
+
+
 # ---- the demo pack --------------------------------------------------------------------------------------------
 
 
@@ -240,10 +372,13 @@ def test_every_evidence_link_of_the_pack_lands_on_its_object(demo_pack):
     refs = [r for r in findings["evidence"] if render.evidence_ref(r)]
     with_fragment = [r for r in refs if "#" in r]
     assert with_fragment, "the demo's findings name objects"
+    marks = {name: _marked(text) for name, text in pages.items() if name.startswith(render.VIEWER_DIR + "/")}
     missed = []
     for ref in with_fragment:
         path, fragment = render.evidence_ref(ref)
-        if render.anchor(fragment) not in _marked(pages[render.viewer_path(path)]):
+        main = render.viewer_path(path)
+        shown = [m for name, m in marks.items() if name == main or name.startswith(main.removesuffix(".html") + "-")]
+        if not any(render.anchor(fragment) in m for m in shown):  # on the response's page, or one of its parts
             missed.append(ref)
     # A fragment that is no object of its response (a bucket named in a GetBucketPolicy read's parameters is
     # one: the whole response is about it) lands on the page; everything the demo names is found.

@@ -195,7 +195,7 @@ def test_evidence_path_leaving_the_folder_is_refused(path, tmp_path, fast_notebo
 
 
 def test_oversized_evidence_file_is_refused(tmp_path, fast_notebooks, capsys, monkeypatch):
-    ev = build_evidence(tmp_path, pods=[pod(f"p{i}") for i in range(50)])
+    ev = build_evidence(tmp_path, pods=[pod(f"p{i}") for i in range(200)])
     limit = (ev / "k8s" / "c1" / "pods.json").stat().st_size - 1
     assert (ev / "manifest.json").stat().st_size < limit
     monkeypatch.setattr(safe_files, "MAX_FILE_BYTES", limit)
@@ -203,6 +203,54 @@ def test_oversized_evidence_file_is_refused(tmp_path, fast_notebooks, capsys, mo
     line = _one_line_error(capsys)
     assert "k8s/c1/pods.json" in line and "larger than" in line
     _no_pack(tmp_path)
+
+
+def _large_cluster(root: Path, monkeypatch, sign_key: bytes | None = None) -> Path:
+    """Evidence of a cluster whose pods.json passes the per-file limit for received files (lowered to just below
+    its size; the manifest stays under it), as a cluster of some 50,000 pods would at the default limit."""
+    b = EvidenceBuilder(root)
+    b.cluster("c1", k8s={"pods": [pod(f"p{i}") for i in range(200)]})
+    b.build(sign_key=sign_key)
+    ev = b.store.root
+    limit = (ev / "k8s" / "c1" / "pods.json").stat().st_size - 1
+    assert (ev / "manifest.json").stat().st_size < limit
+    monkeypatch.setattr(safe_files, "MAX_FILE_BYTES", limit)
+    return ev
+
+
+def test_evidence_a_run_collects_is_read_back_whatever_its_size(tmp_path, fast_notebooks, monkeypatch):
+    """The run that wrote an evidence file reads it back bounded by its own manifest, not refused as too large;
+    the same folder handed to another run is a received folder again: the per-file limit applies."""
+    from eksaudit.evidence import Evidence
+    from eksaudit.runner import run_pack
+
+    pack, findings = run_pack(tmp_path / "pack", collect=lambda tmp: _large_cluster(tmp, monkeypatch),
+                              fail_on="critical")
+    pods = findings[findings["resource_id"].str.contains("/p199", regex=False)]
+    assert len(pods) and "ERROR" not in set(pods["status"])
+    assert not findings["reason"].str.contains("larger than", regex=False).any()
+    with pytest.raises(safe_files.Refused, match="larger than"):
+        Evidence(pack / "evidence").check_readable()
+    Evidence(pack / "evidence", own=True).check_readable()
+
+
+def test_signed_evidence_checked_with_its_key_is_bounded_by_its_manifest(tmp_path, fast_notebooks, capsys,
+                                                                           monkeypatch):
+    """A received folder is refused past the per-file limit, unless its manifest is signed and checked with the key:
+    then the sizes the key holder recorded bound the files (a file grown since is still refused)."""
+    ev = _large_cluster(tmp_path / "src", monkeypatch, sign_key=b"k1")
+    assert _run(ev, tmp_path / "pack") == 2
+    assert "larger than" in _one_line_error(capsys)
+    _no_pack(tmp_path)
+    key = str(_key(tmp_path, "k1"))
+    assert _run(ev, tmp_path / "pack", "--sign-key", key) in (0, 1, 3)
+    run = json.loads((tmp_path / "pack" / "run.json").read_text())
+    assert run["evidence_check"] == "hashes and signature"
+    capsys.readouterr()
+    with open(ev / "k8s" / "c1" / "pods.json", "ab") as grown:
+        grown.write(b" ")
+    assert _run(ev, tmp_path / "pack2", "--sign-key", key) == 2
+    assert "larger than" in _one_line_error(capsys)
 
 
 # ---- signed evidence ------------------------------------------------------------------------------------------
@@ -231,7 +279,9 @@ def test_forged_evidence_with_recomputed_hashes_fails_the_signature(tmp_path, fa
     ev = build_evidence(tmp_path, sign_key=b"k1")
     doc = _manifest(ev)
     entry = next(e for e in doc["entries"] if e["input"] == "aws:eks:DescribeCluster")
-    body = (ev / entry["path"]).read_bytes().replace(b'"endpointPublicAccess": false', b'"endpointPublicAccess": true')
+    original = (ev / entry["path"]).read_bytes()
+    body = original.replace(b'"endpointPublicAccess":false', b'"endpointPublicAccess":true')
+    assert body != original
     (ev / entry["path"]).write_bytes(body)
     entry["sha256"], entry["bytes"] = hashlib.sha256(body).hexdigest(), len(body)
     (ev / "manifest.json").write_text(json.dumps(doc))
@@ -508,6 +558,23 @@ def test_safe_reader(tmp_path):
     with pytest.raises(safe_files.Refused, match="nested"):
         safe_files.load_json(b"[" * 150 + b"]" * 150, "x")
     assert safe_files.load_json(b"[" * 50 + b"]" * 50, "x") == json.loads("[" * 50 + "]" * 50)
+
+
+def test_depth_limit_is_exact_whether_or_not_the_document_is_walked():
+    """Text with at most MAX_DEPTH brackets cannot nest deeper and is not walked; with more, the parsed document
+    is walked. Either way the limit is the same, for bytes and for text."""
+    limit = safe_files.MAX_DEPTH
+    for body in ("[" * limit + "]" * limit, '{"a": ' * limit + "1" + "}" * limit,
+                 json.dumps([["[" * 500], {"k": "{" * 500}])):  # brackets inside strings do not nest
+        assert safe_files.load_json(body, "x") == json.loads(body)
+        assert safe_files.load_json(body.encode(), "x") == json.loads(body)
+    deep = "[" * (limit + 1) + "]" * (limit + 1)
+    wide_then_deep = "[" + "[]," * 200 + deep + "]"
+    for body in (deep, wide_then_deep, '{"a": ' * (limit + 1) + "1" + "}" * (limit + 1)):
+        for given in (body, body.encode()):
+            with pytest.raises(safe_files.Refused, match="nested"):
+                safe_files.load_json(given, "x")
+    assert safe_files.load_json(b"null", "x") is None and safe_files.load_json(b"3", "x") == 3
 
 
 def test_names_are_shown_escaped():

@@ -236,6 +236,39 @@ def test_hashes_keep_equality_within_a_collection_only():
     assert "fixed test key" not in repr(R) and "key" not in vars(Redactor).get("__repr__")(R)
 
 
+def test_remembered_hashes_are_the_keyed_hashes():
+    """The memo of hashes already computed gives what the HMAC gives, also once it has filled and started again."""
+    import hashlib
+    import hmac
+
+    r = Redactor(b"memo key")
+    r.HASHES_KEPT = 3
+    values = [f"value-{i % 5}" for i in range(12)] + ["é", "\ud800"]
+    for v in values:
+        mac = hmac.new(b"memo key", v.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        assert r.hash(v) == f"[hash:{mac[:12]}]"
+        assert len(r._hashes) <= 3
+    assert r.hash("") == ""
+
+
+def test_secret_shaped_values_are_scrubbed_from_kept_fields():
+    """One sample per pattern of SECRET_VALUE_RES (a new pattern needs its sample here and its literal in
+    scrub_value's shortcut), inside a kept field; text holding none of them is kept as it is."""
+    from eksaudit.collect.redact import SECRET_VALUE_RES, scrub_value
+
+    samples = ["AKIAIOSFODNN7EXAMPLE", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXZhbHVl",
+               "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+               "GHP_0123456789abcdefghijABCD"]
+    assert len(samples) == len(SECRET_VALUE_RES)
+    for pattern, sample in zip(SECRET_VALUE_RES, samples):
+        assert pattern.search(sample)
+        out = k8s({"kind": "Pod", "metadata": {"name": f"before {sample} after"}, "spec": {}})["metadata"]["name"]
+        assert sample not in out and REDACTED in out and out.startswith("before ")
+    for kept in ("nginx:1.25", "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app@sha256:" + "a" * 64,
+                 "AKIA-short", "eyJ only", "ghp_short"):
+        assert scrub_value(kept) == kept
+
+
 def test_documents_inside_strings_keep_what_checks_read():
     aws_auth = {"kind": "ConfigMap", "metadata": {"name": "aws-auth", "namespace": "kube-system"}, "data": {
         "mapRoles": "- rolearn: arn:aws:iam::1:role/node\n  username: system:node:{{EC2PrivateDNSName}}\n"

@@ -7,13 +7,10 @@ collected, PASS and NOT_APPLICABLE rows in that scope are replaced by an ERROR t
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import re
-import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ import pandas as pd
 from .. import findings as fs
 from ..collect.faults import describe
 from ..collect.steps import depends_on
+from ..cycles import collector_paused
 from ..errors import UserError
 from ..evidence import Evidence
 from ..frames import Frames, inputs_of, soft_inputs_of
@@ -312,32 +310,6 @@ def run_check(ev: Evidence, frames: Frames, check: Check, params: dict, run_id: 
     out["title"] = check.title
     out["remediation"] = np.where(out["status"].isin(["FAIL", "MANUAL"]), check.remediation, "")
     return out
-
-
-_COLLECTOR_LOCK = threading.Lock()
-_COLLECTOR = {"holders": 0, "was_on": False}  # runs holding the cycle collector off; whether it was on before
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector held off while checks run (nested and concurrent runs included).
-
-    The evidence of a large estate is millions of small dicts and lists parsed from JSON that live through the
-    whole run: every full collection walks all of them, and loading and building frames allocate enough to
-    trigger several (about a sixth of the run at 50,000 pods). Reference counting still frees what the run
-    drops; the few cycles it leaves are collected once the collector is back on."""
-    with _COLLECTOR_LOCK:
-        if _COLLECTOR["holders"] == 0:
-            _COLLECTOR["was_on"] = gc.isenabled()
-            gc.disable()
-        _COLLECTOR["holders"] += 1
-    try:
-        yield
-    finally:
-        with _COLLECTOR_LOCK:
-            _COLLECTOR["holders"] -= 1
-            if _COLLECTOR["holders"] == 0 and _COLLECTOR["was_on"]:
-                gc.enable()
 
 
 def run_checks(ev: Evidence, params: dict | None = None, run_id: str = "", domains: list[str] | None = None,

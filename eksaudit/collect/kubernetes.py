@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import safe_files
+from ..cycles import collector_paused
 from ..errors import UserError
 from ..target import AwsTarget, K8sSource, eks_token
 from .faults import classify
@@ -96,7 +99,8 @@ def _as_list(kind: Kind, items: list[dict], redactor: Redactor | None = None) ->
     for item in items:
         item.setdefault("kind", kind.kind)
         item.setdefault("apiVersion", kind.api_version)
-    items = [redact_k8s(item, redactor) for item in items]
+    with collector_paused():  # thousands of objects built at once: see eksaudit.cycles
+        items = [redact_k8s(item, redactor) for item in items]
 
     def order(o: dict) -> tuple[str, str]:
         meta = o.get("metadata") if isinstance(o.get("metadata"), dict) else {}
@@ -255,16 +259,17 @@ def collect_kubernetes(source: K8sSource, store: EvidenceStore, account: str, cl
 # ---- snapshots ----------------------------------------------------------------------------------------
 
 
-def _snapshot_files(paths: list[Path]) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every snapshot file, read with the received-file rules (`safe_files`).
+def _snapshot_files(paths: list[Path]) -> list[tuple[str, Callable[[], bytes]]]:
+    """(name, reader of its bytes) of every snapshot file, read with the received-file rules (`safe_files`).
 
     A folder's `*.json` entries must be regular files: a link, pipe or device named like a snapshot is refused,
     never followed or opened. The paths given on the command line are the user's and are taken as they are.
+    Every file is listed (and refused) first; each is read only when parsed, so one file's bytes are held at a time.
     """
-    out: list[tuple[str, bytes]] = []
+    out: list[tuple[str, Callable[[], bytes]]] = []
     for p in paths:
         if not p.is_dir():
-            out.append((str(p), safe_files.read_file(p, "snapshot")))
+            out.append((str(p), functools.partial(safe_files.read_file, p, "snapshot")))
             continue
         try:
             entries = sorted((e.name, e.stat(follow_symlinks=False).st_mode) for e in os.scandir(p)
@@ -275,7 +280,8 @@ def _snapshot_files(paths: list[Path]) -> list[tuple[str, bytes]]:
             if not stat.S_ISREG(mode):
                 raise safe_files.Refused(f"snapshot {safe_files.shown(p / name)} is not a regular file "
                                          f"({safe_files.file_type(mode)}); links, pipes and devices are never read")
-            out.append((str(p / name), safe_files.read_inside(p, name, f"snapshot in {safe_files.shown(p)}:")))
+            out.append((str(p / name), functools.partial(safe_files.read_inside, p, name,
+                                                         f"snapshot in {safe_files.shown(p)}:")))
     return out
 
 
@@ -290,9 +296,9 @@ def read_snapshot(paths: list[Path]) -> tuple[dict[str, list[dict]], set[str]]:
         raise UserError(f"snapshot has no .json files: {', '.join(map(str, paths))}")
     objects: dict[str, list[dict]] = {}
     covered: set[str] = set()
-    for name, body in files:
+    for name, read in files:
         f = Path(name)
-        doc = safe_files.load_json(body, name, "snapshot")
+        doc = safe_files.load_json(read(), name, "snapshot")
         if not isinstance(doc, dict) or doc.get("kind") != "List" and not str(doc.get("kind", "")).endswith("List"):
             raise UserError(f"snapshot {f} is not `kubectl get ... -o json` output (kind: List)")
         items = doc.get("items")
@@ -326,19 +332,23 @@ def collect_snapshots(source: K8sSource, store: EvidenceStore, account: str, clu
             raise UserError("a snapshot without a cluster name needs exactly one cluster in scope: use NAME=PATH")
         rest = [c for c in clusters if c not in specs]
         specs[rest[0]] = unnamed
-    for name, info in clusters.items():
-        region = info["region"]
-        if name not in specs:
-            _record_all_failed(store, account, region, name,
-                               {"kind": "missing", "code": "NoSnapshot", "message": f"no snapshot for cluster {name}"})
-            continue
-        objects, covered = read_snapshot(specs[name])
-        for kind in KINDS:
-            if kind.plural in covered:
-                data = _as_list(kind, [json.loads(json.dumps(o)) for o in objects.get(kind.plural, [])],
-                                store.redactor)
-                _record(store, account, region, name, kind, data=data)
-            else:
-                _record(store, account, region, name, kind,
-                        error={"kind": "missing", "code": "NotInSnapshot",
-                               "message": f"the snapshot has no {kind.plural}"})
+    with collector_paused():  # held across clusters: nothing built here outlives the files written
+        for name, info in clusters.items():
+            _collect_snapshot(store, account, info["region"], name, specs.get(name))
+
+
+def _collect_snapshot(store: EvidenceStore, account: str, region: str, name: str, paths: list[Path] | None) -> None:
+    if paths is None:
+        _record_all_failed(store, account, region, name,
+                           {"kind": "missing", "code": "NoSnapshot", "message": f"no snapshot for cluster {name}"})
+        return
+    objects, covered = read_snapshot(paths)
+    for kind in KINDS:
+        if kind.plural in covered:
+            # The redactor builds new objects: the parsed snapshot is released kind by kind as it goes.
+            _record(store, account, region, name, kind, data=_as_list(kind, objects.pop(kind.plural, []),
+                                                                      store.redactor))
+        else:
+            _record(store, account, region, name, kind,
+                    error={"kind": "missing", "code": "NotInSnapshot",
+                           "message": f"the snapshot has no {kind.plural}"})

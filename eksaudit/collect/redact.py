@@ -33,6 +33,7 @@ ODD_SHAPE = "[REDACTED: unexpected shape]"
 UNPARSEABLE_YAML = "[REDACTED: unparseable YAML"
 HASH_RE = re.compile(r"^\[hash:[0-9a-f]{12}\]$")
 # Values that are secrets whatever field holds them: scrubbed even from kept fields (defence in depth).
+# scrub_value skips a value holding none of the literals these patterns start from: a new pattern adds its own there.
 SECRET_VALUE_RES = [
     re.compile(r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
@@ -44,7 +45,15 @@ NO_SCRUB = {("iam", "ListAccessKeys")}
 SCALARS = (bool, int, float, dt.datetime, dt.date, type(None))
 
 
+_LAST = SECRET_VALUE_RES[-1]
+
+
 def scrub_value(value: str) -> str:
+    # Each of the first three patterns needs its literal; the last is searched as it is. A value none can match is
+    # returned as it is (most kept values are names and image references), without four substitutions.
+    if not ("AKIA" in value or "ASIA" in value or "eyJ" in value or "-----BEGIN " in value
+            or _LAST.search(value)):
+        return value
     for pattern in SECRET_VALUE_RES:
         value = pattern.sub(REDACTED, value)
     return value
@@ -204,19 +213,36 @@ def _doc_tree(doc: K.Doc) -> Node:
 
 
 class Redactor:
-    """Applies the allow-lists with one collection's hashing key (random unless a test injects one)."""
+    """Applies the allow-lists with one collection's hashing key (random unless a test injects one).
+
+    Each allow-list tree is turned once into nested functions (`_plan`), so an object is redacted without asking
+    at every field which rule applies. Hashes of values already seen are remembered (in memory only, like the
+    key): an estate repeats the same values across thousands of objects.
+    """
+
+    HASHES_KEPT = 1 << 16  # remembered hashes; the memo starts afresh when full
 
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key if key is not None else secrets.token_bytes(32)
+        self._hmac = hmac.new(self._key, digestmod=hashlib.sha256)  # copied per value: the key is set up once
+        self._hashes: dict[str, str] = {}
+        self._plans: dict[tuple[Node | None, bool], Callable[[Any], Any]] = {}
 
     def __repr__(self) -> str:  # never show the key
         return "Redactor()"
 
     def hash(self, value: str) -> str:
-        if value == "":
-            return ""
-        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-        return f"[hash:{digest[:12]}]"
+        out = self._hashes.get(value)
+        if out is None:
+            if value == "":
+                return ""
+            mac = self._hmac.copy()
+            mac.update(value.encode("utf-8", "surrogatepass"))
+            out = f"[hash:{mac.hexdigest()[:12]}]"
+            if len(self._hashes) >= self.HASHES_KEPT:
+                self._hashes.clear()
+            self._hashes[value] = out
+        return out
 
     # -- entry points --
 
@@ -236,20 +262,58 @@ class Redactor:
     # -- walking --
 
     def _walk(self, value: Any, node: Node | None, scrub: bool) -> Any:
+        plan = self._plans.get((node, scrub))
+        if plan is None:
+            plan = self._plans[(node, scrub)] = self._plan(node, scrub)
+        return plan(value)
+
+    def _plan(self, node: Node | None, scrub: bool) -> Callable[[Any], Any]:
+        """A function redacting a value found at `node` (None: off the allow-list)."""
         if node is None:
-            return self._generic(value)
+            return self._generic
         if node.rule is not None:
-            return self._rule(node.rule, value, scrub)
+            return self._rule_plan(node.rule, scrub)
+        odd = self._odd
         if node.items is not None:
-            if not isinstance(value, list):
-                return self._odd(value)
-            return [self._walk(v, node.items, scrub) for v in value]
-        if not isinstance(value, dict):
-            return self._odd(value)
-        return {k: self._walk(v, node.keys.get(k, node.any), scrub) for k, v in value.items()}
+            item = self._plan(node.items, scrub)
+
+            def each(value: Any) -> Any:
+                return [item(v) for v in value] if isinstance(value, list) else odd(value)
+
+            return each
+        plans = {k: self._plan(child, scrub) for k, child in node.keys.items()}
+        other = self._plan(node.any, scrub)
+        pick = plans.get
+
+        def fields(value: Any) -> Any:
+            return {k: pick(k, other)(v) for k, v in value.items()} if isinstance(value, dict) else odd(value)
+
+        return fields
+
+    def _rule_plan(self, rule: object, scrub: bool) -> Callable[[Any], Any]:
+        if rule == K.KEEP:
+            kept = self._kept
+            if not scrub:
+                return lambda value: kept(value, False)
+
+            def keep(value: Any) -> Any:
+                return scrub_value(value) if type(value) is str else kept(value, True)
+
+            return keep
+        if isinstance(rule, Enum):
+            values, generic = rule.values, self._generic
+            return lambda value: value if isinstance(value, str) and value in values else generic(value)
+        return lambda value: self._rule(rule, value, scrub)
 
     def _generic(self, value: Any) -> Any:
         """Nothing here is on the allow-list: keep the structure and the keys, hash every string."""
+        kind = type(value)  # the exact JSON types first, then anything derived from them
+        if kind is str:
+            return self.hash(value)
+        if kind is dict:
+            return {k: self._generic(v) for k, v in value.items()}
+        if kind is list:
+            return [self._generic(v) for v in value]
         if isinstance(value, dict):
             return {k: self._generic(v) for k, v in value.items()}
         if isinstance(value, list):
