@@ -577,6 +577,30 @@ def test_depth_limit_is_exact_whether_or_not_the_document_is_walked():
     assert safe_files.load_json(b"null", "x") is None and safe_files.load_json(b"3", "x") == 3
 
 
+def test_depth_limit_is_exact_on_every_branch():
+    """MAX_DEPTH levels of dicts and lists are read, one more is refused: whichever branch goes deep (first or
+    last child, under a dict or a list), and the walk does not stop at a shallow sibling."""
+    limit = safe_files.MAX_DEPTH
+
+    def chain(levels: int):  # `levels` nested containers, dicts and lists alternating, beside shallow siblings
+        node: object = "leaf"
+        for i in range(levels):
+            if i == 0:  # the innermost: scalars only
+                node = ["leaf", 1]
+            else:
+                node = {"a": [1], "b": node, "c": {}} if i % 2 else [{"x": "y"}, [], node]
+        return node
+
+    for levels in (limit, limit + 1):
+        for doc in (chain(levels), {"first": [[]], "last": chain(levels - 1)}, [chain(levels - 1), 1]):
+            text = json.dumps(doc)
+            if levels <= limit:
+                assert safe_files.load_json(text, "x") == doc
+            else:
+                with pytest.raises(safe_files.Refused, match=f"nested more than {limit} levels"):
+                    safe_files.load_json(text, "x")
+
+
 def test_names_are_shown_escaped():
     assert safe_files.shown("a\rb\x1b[2K\u202e.txt") == "a\\rb\\x1b[2K\\u202e.txt"
     assert safe_files.shown("plain/é.json") == "plain/é.json"
