@@ -270,7 +270,7 @@ class NotebookPool:
         ensure_engine()
         self._cwd_guard = _papermill_cwd()
         self._cwd_guard.__enter__()
-        self._sockets = tempfile.TemporaryDirectory(prefix="eksaudit-kernels-")
+        self._sockets = tempfile.TemporaryDirectory(prefix="eksaudit-kernels-", ignore_cleanup_errors=True)
         from . import staging
 
         self._lock_file = staging.hold_lock(self._sockets.name)  # a sweep by another run leaves them alone
@@ -335,14 +335,28 @@ class NotebookPool:
                     t.abandoned = True  # type: ignore[attr-defined]
                 import logging
 
-                logging.getLogger("papermill").addFilter(_from_live_threads)
+                for name in ("papermill", "traitlets"):  # traitlets: jupyter_client's, a kernel still starting
+                    logging.getLogger(name).addFilter(_from_live_threads)
                 deadline = time.monotonic() + 0.5
                 for t in self._threads:
                     t.join(max(0.0, deadline - time.monotonic()))
         finally:
             self._lock_file.close()
-            self._sockets.cleanup()
+            remove_folder(self._sockets.name)
             self._cwd_guard.__exit__(exc_type, exc, tb)
+
+
+def remove_folder(folder: str, tries: int = 20) -> None:
+    """Remove the pool's folder. After a failure a kernel thread may still be starting a kernel (abandoned, not
+    waited for) and write its connection file in it while it is being removed: try again for a moment; what is
+    still left then is the next run's sweep's (`staging.sweep_temp`)."""
+    import shutil
+
+    for _ in range(tries):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.lexists(folder):
+            return
+        time.sleep(0.05)
 
 
 def share(table, pack: Path, folder: Path, tables: dict | None = None) -> str:
@@ -386,7 +400,8 @@ def _each_value_once(table):
 
 
 def _from_live_threads(record) -> bool:
-    """Drop papermill's (and nbclient's) log lines from notebook threads whose kernels eksaudit killed."""
+    """Drop papermill's, nbclient's and jupyter_client's log lines from notebook threads whose kernels eksaudit
+    killed (or was still starting when the run failed)."""
     return not getattr(threading.current_thread(), "abandoned", False)
 
 

@@ -110,3 +110,30 @@ def test_the_summary_shows_titles_from_the_catalog_when_given_the_page_columns(m
                                            "severity": "high", "resource_id": "arn:x"}
     summary.show_top_risks(summary.Summary({}, pd.DataFrame([row], columns=PAGE_COLUMNS)))
     assert load()["IAM-01"].title in shown[0]
+
+
+def test_the_pool_folder_goes_even_when_a_starting_kernel_writes_in_it(tmp_path, monkeypatch):
+    """After a failure, an abandoned kernel thread may write its connection file while the folder is removed
+    (rmtree then fails: "Directory not empty"): the removal tries again instead of failing the run."""
+    import shutil
+
+    from eksaudit import kernels
+
+    folder = tmp_path / "eksaudit-kernels-x"
+    (folder / "k1").mkdir(parents=True)
+    real = shutil.rmtree
+    calls = []
+
+    def racing(path, ignore_errors=False, onerror=None):
+        calls.append(path)
+        if len(calls) == 1:  # a kernel's folder appears as the first removal runs: it is left behind
+            real(folder / "k1")
+            (folder / "k2").mkdir()
+            (folder / "k2" / "c.json").write_text("{}")
+            return None
+        return real(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(shutil, "rmtree", racing)
+    kernels.remove_folder(str(folder))
+    assert not folder.exists()
+    assert len(calls) == 2
