@@ -47,28 +47,25 @@ def normalised(findings: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def write_csv(findings: pd.DataFrame, path: Path) -> Path:
+def _write_text_csv(text: pd.DataFrame, path: Path) -> Path:
+    """A table whose every value is a str as CSV, cells that a spreadsheet would take for formulas guarded."""
     import csv
 
-    df = normalised(findings)
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(df.columns)
-        writer.writerows([_csv_safe(v) if v.startswith(_FORMULA_START) else v for v in row] for row in rows(df))
+        writer.writerow(text.columns)
+        writer.writerows([_csv_safe(v) if v.startswith(_FORMULA_START) else v for v in row] for row in rows(text))
     return path
+
+
+def write_csv(findings: pd.DataFrame, path: Path) -> Path:
+    return _write_text_csv(normalised(findings), path)
 
 
 def write_table_csv(df: pd.DataFrame, path: Path) -> Path:
     """Any table (an image inventory) as CSV: every value as text, "" for none, formulas guarded as in
     findings.csv (image names and tags come from the clusters)."""
-    import csv
-
-    text = df.astype(object).fillna("").astype(str).astype(object)
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(df.columns)
-        writer.writerows([_csv_safe(v) for v in row] for row in rows(text))
-    return path
+    return _write_text_csv(df.astype(object).fillna("").astype(str).astype(object), path)
 
 
 def write_json(findings: pd.DataFrame, path: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,7 @@ class Context:
     manifest parsed, about a second at 100x) only when something reads `evidence` or `frames`. A run's pages read
     the tables the run shared (`views.shared`) and never do; a notebook opened by hand builds them from it."""
 
-    def __init__(self, domain: str, findings: pd.DataFrame,
-                 evidence: Evidence | Path | str | functools.partial | None,
+    def __init__(self, domain: str, findings: pd.DataFrame, evidence: Evidence | Callable[[], Evidence] | None,
                  checks: dict[str, Check], run: dict, run_dir: str = ""):
         self.domain, self.findings, self.checks, self.run, self.run_dir = domain, findings, checks, run, run_dir
         self._evidence = evidence
@@ -32,9 +32,7 @@ class Context:
 
     @property
     def evidence(self) -> Evidence | None:
-        if isinstance(self._evidence, (str, Path)):
-            self._evidence = Evidence(self._evidence)
-        elif isinstance(self._evidence, functools.partial):  # how to open it, from open_domain
+        if callable(self._evidence):  # how to open it (open_domain): opened on first use
             self._evidence = self._evidence()
         return self._evidence
 

@@ -122,13 +122,7 @@ class _Doc:
                     raise _NotRead
                 i = ws(text, i + 1).end()
                 head[key], i = self._list(key, i, 2) if text.startswith("[", i) else self._value(i, 2)
-                i = ws(text, i).end()
-                if text.startswith(",", i):
-                    i = ws(text, i + 1).end()
-                    if text.startswith("}", i):
-                        raise _NotRead
-                elif not text.startswith("}", i):
-                    raise _NotRead
+                i = self._next_member(i, "}")
             i += 1
             self.head = head
         elif text.startswith("[", i):
@@ -164,15 +158,22 @@ class _Doc:
                 for name in _k8s_names(value.get("metadata")):
                     self.names.setdefault(name, len(slots))
             slots.append((i, end))
-            i = ws(text, end).end()
-            if text.startswith(",", i):
-                i = ws(text, i + 1).end()
-                if text.startswith("]", i):
-                    raise _NotRead
-            elif not text.startswith("]", i):
-                raise _NotRead
+            i = self._next_member(end, "]")
         self.lists[key] = range(first, len(slots))
         return [], i + 1
+
+    def _next_member(self, i: int, closer: str) -> int:
+        """After a member of an object or list: past its comma to the next member, or at `closer` (a comma
+        before the closer is not JSON)."""
+        text, ws = self.text, _WS.match
+        i = ws(text, i).end()
+        if text.startswith(",", i):
+            i = ws(text, i + 1).end()
+            if text.startswith(closer, i):
+                raise _NotRead
+        elif not text.startswith(closer, i):
+            raise _NotRead
+        return i
 
     def slot(self, k: int) -> Any:
         return _scan(self.text, self.slots[k][0])[0]

@@ -291,6 +291,7 @@ class Redactor:
         return fields
 
     def _rule_plan(self, rule: object, scrub: bool) -> Callable[[Any], Any]:
+        """KEEP (the commonest rule) and Enum as functions of their own; every other rule through `_rule`."""
         if rule == K.KEEP:
             kept = self._kept
             if not scrub:
@@ -347,10 +348,7 @@ class Redactor:
         return out
 
     def _rule(self, rule: object, value: Any, scrub: bool) -> Any:
-        if rule == K.KEEP:
-            return self._kept(value, scrub)
-        if isinstance(rule, Enum):
-            return value if isinstance(value, str) and value in rule.values else self._generic(value)
+        """The rules other than KEEP and Enum (`_rule_plan` makes those into functions of their own)."""
         if rule == K.LABELS:
             return self._map(value, K.label_kept)
         if rule == K.ANNOTATIONS:
